@@ -1,0 +1,100 @@
+"""Throughput and quality against scikit-learn's BernoulliRBM (which trains with PCD-1).
+
+Same data (stochastically binarised MNIST, float32), hidden size, batch size and learning rate; one epoch
+each from a fresh model, alternated three times in one run; the median throughput of each, their ratio,
+each one's test pseudo-log-likelihood (the same estimator and flipped bits for both), and our flops/s as
+a fraction of a float32 matmul measured in the same run. Ours runs its default recipe (centered PCD-1,
+momentum 0.9) through the engine's trainer; scikit-learn has no momentum or centering.
+
+    python benchmarks/rbm_vs_sklearn.py
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from _common import machine, result
+
+
+def matmul_peak(n: int = 1024, reps: int = 20) -> float:
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    times = []
+    for _ in range(5):
+        a @ b
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        times.append((time.perf_counter() - t) / reps)
+    return 2 * n ** 3 / min(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--hidden", type=int, default=500)
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--lr", type=float, default=0.02)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--data-root")
+    args = p.parse_args()
+
+    import numpy as np
+    import torch
+    from sklearn.neural_network import BernoulliRBM
+
+    from engine import Engine, jobs
+    from engine.data import load_dataset
+    from engine.models.rbm import StandardParams, pseudo_log_likelihood
+    from engine.training.trainer import train
+
+    spec = {"name": "mnist", **({"root": args.data_root} if args.data_root else {})}
+    data = load_dataset(spec)
+    X, Xt = data.train, torch.from_numpy(data.test)
+    N, V, H = len(X), X.shape[1], args.hidden
+    flops_per_epoch = 5 * 2 * (N // args.batch) * args.batch * V * H  # 3 products a step + 2 for the gradient
+
+    def test_pl(W, b, c) -> float:
+        p = StandardParams(torch.as_tensor(W, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32),
+                           torch.as_tensor(c, dtype=torch.float32), None)
+        return pseudo_log_likelihood(p, Xt, torch.Generator().manual_seed(123)).mean().item()
+
+    engine = Engine(device="cpu")
+    ours_t, sk_t, ours_pl, sk_pl, peaks = [], [], [], [], []
+    for r in range(args.rounds):
+        peaks.append(matmul_peak())
+        rbm = BernoulliRBM(n_components=H, learning_rate=args.lr, batch_size=args.batch, n_iter=1,
+                           random_state=r)
+        t = time.perf_counter()
+        rbm.fit(X)
+        sk_t.append(time.perf_counter() - t)
+        sk_pl.append(test_pl(rbm.components_.T, rbm.intercept_visible_, rbm.intercept_hidden_))
+
+        name = engine.call(jobs.create_model, "rbm", {"n_visible": V, "n_hidden": H}, name="ours", seed=r)["name"]
+        tc = {"epochs": 1, "batch_size": args.batch, "lr": args.lr, "seed": r, "monitor_every": 10**6}
+        t = time.perf_counter()
+        engine.submit(train, name, data, tc).result()
+        ours_t.append(time.perf_counter() - t)
+        sp = engine.call(lambda ctx: ctx.registry[name].module.standard_params())
+        ours_pl.append(test_pl(sp.W, sp.b, sp.c))
+        engine.call(lambda ctx: ctx.registry.remove(name))
+        print(f"round {r + 1}: sklearn {sk_t[-1]:.2f} s (PL {sk_pl[-1]:.2f}), ours {ours_t[-1]:.2f} s "
+              f"(PL {ours_pl[-1]:.2f}), matmul {peaks[-1] / 1e9:.0f} GFLOP/s", flush=True)
+    engine.shutdown()
+    ours, sk = statistics.median(ours_t), statistics.median(sk_t)
+    peak = statistics.median(peaks)
+    ratio = sk / ours
+    frac = flops_per_epoch / ours / peak
+    print(f"| | s/epoch | examples/s | test pseudo-LL |")
+    print(f"| scikit-learn BernoulliRBM | {sk:.2f} | {N / sk:.0f} | {statistics.median(sk_pl):.2f} |")
+    print(f"| Boltzmann Studio | {ours:.2f} | {N / ours:.0f} | {statistics.median(ours_pl):.2f} |")
+    result({"throughput_ratio": round(ratio, 3), "ours_pl": round(statistics.median(ours_pl), 3),
+            "sklearn_pl": round(statistics.median(sk_pl), 3), "peak_fraction": round(frac, 3),
+            "ours_s_per_epoch": round(ours, 3), "sklearn_s_per_epoch": round(sk, 3),
+            "matmul_gflops": round(peak / 1e9, 1), "ours_gflops": round(flops_per_epoch / ours / 1e9, 1),
+            "hidden": H, "batch": args.batch, "lr": args.lr, "rounds": args.rounds, **machine()})
+
+
+if __name__ == "__main__":
+    main()

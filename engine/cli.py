@@ -1,0 +1,338 @@
+"""``boltzmann``: train, sample, evaluate and inspect models from a terminal.
+
+It runs the same engine and jobs as the studio: it submits a job, shows the job's events with tqdm, and
+on Ctrl+C cancels the job and saves what was trained so far.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import queue
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from engine import events as ev
+from engine.config import ConfigError, config_from_dict, field_types
+
+EXIT_INTERRUPTED = 130
+ALIASES = {"n_hidden": ["--hidden"], "n_visible": ["--visible-units"]}
+
+
+def _add_config_options(parser: argparse.ArgumentParser, cls: type, title: str,
+                        skip: Sequence[str] = ()) -> None:
+    """One option per config field, named after it, with its help, range and choices."""
+    group = parser.add_argument_group(title)
+    types = field_types(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        meta, typ = f.metadata, types[f.name]
+        flag = "--" + f.name.replace("_", "-")
+        kwargs: dict[str, Any] = {"dest": f"{cls.__name__}.{f.name}", "default": None,
+                                  "help": f"{meta.get('help', '')} (default: {f.default})"}
+        if typ is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = typ if typ in (int, float, str) else str
+            if meta.get("choices"):
+                kwargs["choices"] = meta["choices"]
+        group.add_argument(flag, *ALIASES.get(f.name, []), **kwargs)
+
+
+def _config_values(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    prefix = cls.__name__ + "."
+    return {k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
+
+
+def _data_spec(args: argparse.Namespace) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": args.data}
+    for key in ("binarize", "limit", "valid"):
+        if getattr(args, key, None) is not None:
+            spec[key] = getattr(args, key)
+    if args.data_root:
+        spec["root"] = args.data_root
+    if args.data == "folder":
+        spec["path"] = args.data_path
+    return spec
+
+
+def _print_error(message: str) -> None:
+    print(f"boltzmann: {message}", file=sys.stderr)
+
+
+class _Runner:
+    """Runs jobs on an engine, showing their events, until they end."""
+
+    def __init__(self, device: str, quiet: bool = False) -> None:
+        from engine import Engine
+
+        self.engine = Engine(device=device)
+        self.events: queue.Queue[ev.Event] = queue.Queue()
+        self.engine.subscribe(self.events.put)
+        self.quiet = quiet
+
+    def run(self, fn: Any, *args: Any, desc: str = "", **kwargs: Any) -> Any:
+        from tqdm import tqdm
+
+        handle = self.engine.submit(fn, *args, **kwargs)
+        bar = None
+        postfix: dict[str, str] = {}
+        try:
+            while True:
+                try:
+                    e = self.events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if e.job != handle.id:
+                    continue
+                if isinstance(e, ev.Progress) and not self.quiet:
+                    if bar is None:
+                        bar = tqdm(total=e.total, desc=desc or handle.name, unit="step", dynamic_ncols=True,
+                                   file=sys.stderr)
+                    bar.total = e.total
+                    bar.update(e.step - bar.n)
+                elif isinstance(e, ev.Metrics) and bar is not None:
+                    tag = "" if e.split == "train" else "val_"
+                    postfix.update({tag + k: f"{v:.4g}" for k, v in e.values.items() if k != "lr"})
+                    postfix["epoch"] = f"{e.epoch:.2f}"
+                    bar.set_postfix(postfix, refresh=False)
+                elif isinstance(e, ev.Log) and not self.quiet:
+                    (bar.write if bar else lambda m: print(m, file=sys.stderr))(e.message)
+                elif isinstance(e, (ev.Finished, ev.Failed, ev.Cancelled)):
+                    break
+        except KeyboardInterrupt:
+            self.engine.cancel(handle)
+            handle.wait(10)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        return handle.result()
+
+    def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.engine.call(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        self.engine.shutdown(5)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from engine import jobs
+    from engine.data import load_dataset
+    from engine.models import family
+    from engine.training import checkpoint
+    from engine.training.trainer import TrainConfig, train
+
+    fam = family(args.kind)
+    # check the options here so a bad value is a usage error, not a failed job
+    config_from_dict(TrainConfig, _config_values(args, TrainConfig))
+    config_from_dict(fam.config_cls, {"n_visible": 1, **_config_values(args, fam.config_cls)})
+    dataset = load_dataset(_data_spec(args))
+    out = Path(args.out)
+    runner = _Runner(args.device, args.quiet)
+    try:
+        has_ckpt = (checkpoint.resolve(out) / checkpoint.META).is_file()
+        if has_ckpt and not args.resume:
+            _print_error(f"{out} already holds a checkpoint; add --resume to continue training it, or choose "
+                         "another --out")
+            return 2
+        if has_ckpt:
+            info = runner.call(jobs.load_model, str(out), expected_kind=args.kind)
+            if _config_values(args, fam.config_cls):
+                print("boltzmann: resuming: model options are taken from the checkpoint", file=sys.stderr)
+        else:
+            cfg = {"n_visible": dataset.dim, **_config_values(args, fam.config_cls)}
+            seed = _config_values(args, TrainConfig).get("seed", 0)
+            info = runner.call(jobs.create_model, args.kind, cfg, name=out.name, seed=seed)
+        name = info["name"]
+        tc = _config_values(args, TrainConfig)
+        try:
+            result = runner.run(train, name, dataset, tc, save_to=str(out), save_every=args.save_every,
+                                desc=f"train {name}")
+        except KeyboardInterrupt:
+            folder = runner.call(jobs.save_model, name, str(out))
+            print(f"\ninterrupted: saved the model as trained so far to {folder}; continue with --resume",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception:
+            # a diverged run has already restored its last good parameters; keep them if finite
+            try:
+                runner.call(jobs.save_model, name, str(out))
+            except Exception:
+                pass
+            raise
+        folder = runner.call(jobs.save_model, name, str(out))
+        last = ", ".join(f"{k} {v:.4g}" for k, v in result["last"].items())
+        print(f"saved {folder} after {result['epoch']:.2f} epochs ({result['elapsed_s']:.0f} s): {last}")
+        return 0
+    finally:
+        runner.close()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from engine import jobs
+    from engine.evaluation import evaluate
+
+    runner = _Runner(args.device, args.quiet or args.json)
+    try:
+        info = runner.call(jobs.load_model, args.checkpoint)
+        data: Any = None
+        if args.data:
+            data = _data_spec(args)
+        elif args.data_root:
+            spec = dict(info["data"].get("spec") or {})
+            if not spec:
+                raise ValueError("the checkpoint does not say what it was trained on: give --data")
+            data = {**spec, "root": args.data_root}
+        r = runner.run(evaluate, info["name"], method=args.method, data=data, split=args.split,
+                       n_runs=args.runs, n_betas=args.betas, seed=args.seed, desc="AIS")
+    finally:
+        runner.close()
+    key = f"{args.split}_ll"
+    if args.json:
+        out = {"test_ll" if key == "test_ll" else key: r[key], "log_z": r["log_z"], "log_z_err": r["log_z_err"]}
+        out.update({k: v for k, v in r.items() if k not in out})
+        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                          for k, v in out.items()}))
+    else:
+        err = f" +/- {r['log_z_err']:.2f}" if args.method == "ais" else " (exact)"
+        print(f"{r['split']} log-likelihood: {r[key]:.2f} nats{err}   log Z = {r['log_z']:.2f}{err}   "
+              f"({r['n']} examples, {r['wall_s']:.1f} s)")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from engine import jobs
+    from engine.utils.images import save_gif, save_png, tile
+
+    runner = _Runner(args.device, args.quiet)
+    frames: list = []
+    if args.gif:
+        runner.engine.subscribe(lambda e: isinstance(e, ev.Frame) and frames.append(tile(e.image)))
+    try:
+        info = runner.call(jobs.load_model, args.checkpoint)
+        every = max(1, args.steps // 100) if args.gif else args.steps
+        final = runner.run(jobs.sample, info["name"], n_chains=args.chains, steps=args.steps, every=every,
+                           seed=args.seed, desc="sample")
+    finally:
+        runner.close()
+    if final.ndim != 3:
+        raise ValueError("this model's samples are not images; save them with the studio instead")
+    path = save_png(tile(final), args.out, scale=args.scale)
+    print(f"wrote {path} ({args.chains} samples after {args.steps} Gibbs steps)")
+    if args.gif:
+        print(f"wrote {save_gif(frames, args.gif, scale=args.scale)} ({len(frames)} frames)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from engine.training import checkpoint
+
+    meta = checkpoint.read_meta(args.checkpoint)
+    entry = checkpoint.load(args.checkpoint)
+    info = entry.info()
+    info["engine_version"] = meta.get("engine_version")
+    info["saved"] = meta.get("saved")
+    if args.json:
+        print(json.dumps(info, default=str))
+        return 0
+    print(f"{info['name']}: {info['kind']} with {info['parameters']:,} parameters, "
+          f"saved {info['saved']} by engine {info['engine_version']}")
+    print("config: " + ", ".join(f"{k}={v}" for k, v in info["config"].items()))
+    print(f"trained: {info['step']} updates, {info['epoch']:.2f} epochs on "
+          f"{(info['data'].get('spec') or {}).get('name', 'unknown data')}")
+    for k, v in sorted(info["best"].items()):
+        print(f"  best {k}: {v:.4g}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine import __version__
+    from engine.models import FAMILIES
+    from engine.training.trainer import TrainConfig
+
+    p = argparse.ArgumentParser(prog="boltzmann", description="Train, sample and evaluate energy-based "
+                                "models (the command line of Boltzmann Studio).")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+        sp.add_argument("--data-root", help="folder holding mnist.npz etc. (default: $BOLTZMANN_DATA, the "
+                        "saved setting, or ../shared/data)")
+        sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    def data_opts(sp: argparse.ArgumentParser, required: bool) -> None:
+        sp.add_argument("--data", required=required, choices=("mnist", "folder"), help="dataset")
+        sp.add_argument("--data-path", help="the image folder, with --data folder")
+        sp.add_argument("--binarize", choices=("threshold", "stochastic", "none"),
+                        help="MNIST: one fixed stochastic draw per pixel (default, as in the literature), threshold at 0.5, or none")
+        sp.add_argument("--limit", type=int, help="use only the first N training examples")
+        sp.add_argument("--valid", type=int, help="hold out the last N training examples for validation")
+
+    t = sub.add_parser("train", help="train a model and save it")
+    kinds = t.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for fam in FAMILIES.values():
+        k = kinds.add_parser(fam.kind, help=fam.title)
+        k.add_argument("--out", required=True, help="checkpoint folder to write")
+        k.add_argument("--resume", action="store_true", help="continue training the checkpoint in --out")
+        k.add_argument("--save-every", type=int, default=1,
+                       help="epochs between checkpoint saves (0: only at the end)")
+        common(k)
+        data_opts(k, True)
+        _add_config_options(k, fam.config_cls, f"{fam.kind} options", skip=("n_visible",))
+        _add_config_options(k, TrainConfig, "training options")
+        k.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="log-likelihood of a checkpoint (AIS or exact)")
+    e.add_argument("checkpoint")
+    e.add_argument("--method", choices=("ais", "exact"), default="ais")
+    e.add_argument("--split", choices=("test", "train", "valid"), default="test")
+    e.add_argument("--runs", type=int, default=100, help="AIS runs (default 100)")
+    e.add_argument("--betas", type=int, default=14500, help="AIS temperatures (default 14500)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    common(e)
+    data_opts(e, False)
+    e.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("sample", help="write a grid of samples as PNG")
+    s.add_argument("checkpoint")
+    s.add_argument("--out", required=True, help="PNG file")
+    s.add_argument("--gif", help="also write the chains' animation as a GIF")
+    s.add_argument("--chains", type=int, default=64)
+    s.add_argument("--steps", type=int, default=1000, help="Gibbs steps")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--scale", type=int, default=2, help="pixel size in the PNG")
+    common(s)
+    s.set_defaults(func=cmd_sample)
+
+    i = sub.add_parser("info", help="describe a checkpoint")
+    i.add_argument("checkpoint")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from engine.data import DataError
+    from engine.training.checkpoint import CheckpointError
+
+    try:
+        return args.func(args)
+    except (DataError, CheckpointError, ConfigError, ValueError, KeyError) as exc:
+        _print_error(str(exc).strip("'\""))
+        return 2
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a failed job: JobError carries the job's message
+        _print_error(str(exc))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

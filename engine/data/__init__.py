@@ -1,0 +1,122 @@
+"""Datasets: a spec (a small dict, saved with the model) in, numpy arrays out.
+
+``{"name": "mnist", "binarize": "threshold"}`` or ``{"name": "folder", "path": "...", "size": [28, 28]}``;
+common keys: ``root`` (data folder), ``limit`` (first N training examples), ``valid`` (hold out the last N
+training examples for validation curves).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from engine.settings import ENV_DATA
+
+
+class DataError(ValueError):
+    """Data that is missing or unreadable; the message says which file and what to do."""
+
+
+@dataclass
+class Dataset:
+    name: str
+    train: np.ndarray  # (N, D) float32
+    test: np.ndarray
+    valid: np.ndarray
+    shape: tuple[int, ...]  # how one example is displayed, e.g. (28, 28)
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return int(self.train.shape[1])
+
+    def describe(self) -> dict[str, Any]:
+        return {"spec": dict(self.spec), "shape": list(self.shape), "n_train": len(self.train),
+                "n_valid": len(self.valid), "n_test": len(self.test)}
+
+
+def missing_file(path: Any, what: str) -> DataError:
+    return DataError(f"{what} not found: {path}. Put the file there, or point the data root at the folder "
+                     f"that holds it (--data-root, ${ENV_DATA}, or Preferences).")
+
+
+def binarize(x: np.ndarray, how: str, seed: int = 0) -> np.ndarray:
+    """``threshold``: pixel > 0.5; ``stochastic``: one fixed Bernoulli draw per pixel (seeded, as in
+    Salakhutdinov & Murray 2008); ``none``: intensities in [0, 1]."""
+    if how == "threshold":
+        return (x > 0.5).astype(np.float32)
+    if how == "stochastic":
+        return (np.random.default_rng(seed).random(x.shape, dtype=np.float32) < x).astype(np.float32)
+    if how == "none":
+        return x.astype(np.float32)
+    raise DataError(f"unknown binarisation {how!r}: use threshold, stochastic or none")
+
+
+def _split(train: np.ndarray, spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    n_valid = int(spec.get("valid", 0) or 0)
+    if n_valid >= len(train):
+        raise DataError(f"valid={n_valid} leaves no training examples (there are {len(train)})")
+    if n_valid:
+        train, valid = train[:-n_valid], train[-n_valid:]
+    else:
+        valid = train[:0]
+    limit = int(spec.get("limit", 0) or 0)
+    return (train[:limit] if limit else train), valid
+
+
+def load_mnist(spec: dict) -> Dataset:
+    from engine.settings import data_root
+
+    path = data_root(spec.get("root")) / "mnist.npz"
+    if not path.is_file():
+        raise missing_file(path, "MNIST (mnist.npz)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            x_train, x_test = z["x_train"], z["x_test"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path} is not a readable MNIST npz (expected x_train and x_test): {exc}") from None
+    how = spec.get("binarize", "stochastic")
+    seed = int(spec.get("seed", 0))
+    train = binarize(x_train.reshape(len(x_train), -1) / np.float32(255), how, seed)
+    test = binarize(x_test.reshape(len(x_test), -1) / np.float32(255), how, seed + 1)
+    train, valid = _split(train, spec)
+    return Dataset("mnist", train, test, valid, (28, 28), spec)
+
+
+def load_folder(spec: dict) -> Dataset:
+    from engine.data.image_folder import load_image_folder
+
+    return load_image_folder(spec)
+
+
+LOADERS: dict[str, Callable[[dict], Dataset]] = {"mnist": load_mnist, "folder": load_folder}
+
+
+def normalize_spec(spec: dict | str) -> dict:
+    return {"name": spec} if isinstance(spec, str) else dict(spec)
+
+
+_CACHE: dict[str, Dataset] = {}
+_CACHE_SIZE = 3
+
+
+def cached_dataset(spec: dict | str) -> Dataset:
+    """:func:`load_dataset`, keeping the last few datasets in memory (engine thread only): the studio asks
+    for the same data again and again (samples from data, filter histograms, evaluation)."""
+    import json
+
+    key = json.dumps(normalize_spec(spec), sort_keys=True, default=str)
+    if key not in _CACHE:
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = load_dataset(spec)
+    return _CACHE[key]
+
+
+def load_dataset(spec: dict | str) -> Dataset:
+    spec = normalize_spec(spec)
+    name = spec.get("name")
+    if name not in LOADERS:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(LOADERS)}")
+    return LOADERS[name](spec)

@@ -1,0 +1,34 @@
+"""Model families: each kind names its config dataclass and its module class.
+
+A later family (rtrbm, rnnrbm, walkback, ...) registers itself here; the trainer, checkpoints, CLI and
+studio find models only through this table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.models.rbm import RBM, RBMConfig
+
+
+@dataclass(frozen=True)
+class Family:
+    kind: str
+    title: str
+    config_cls: type
+    module_cls: type
+
+    def build(self, config: Any, generator: Any = None) -> Any:
+        return self.module_cls(config, generator=generator)
+
+
+FAMILIES: dict[str, Family] = {
+    "rbm": Family("rbm", "Restricted Boltzmann Machine", RBMConfig, RBM),
+}
+
+
+def family(kind: str) -> Family:
+    try:
+        return FAMILIES[kind]
+    except KeyError:
+        raise ValueError(f"unknown model kind {kind!r}; known kinds: {', '.join(FAMILIES)}") from None

@@ -1,0 +1,232 @@
+"""The training loop, written once for every model family.
+
+A model family provides ``param_groups(weight_decay)``, ``begin_training(data, gen)``,
+``training_step(batch, gen)`` (which fills ``.grad``), ``after_update()``, ``monitors(batch, gen)`` and
+``train_state()/load_train_state()``. :func:`train` is a job: a generator the engine steps one mini-batch
+at a time. Its whole state (step, epoch, data order, optimiser buffers, random generator) lives in the
+registry entry, so a stopped run resumes bit-exactly where it stopped, with the same curve.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from engine import events as ev
+from engine.config import config_from_dict, config_to_dict, param
+from engine.data import Dataset, load_dataset
+from engine.registry import ModelEntry
+from engine.training import checkpoint
+
+SCHEDULES = ("constant", "linear", "exponential", "cosine")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = param(20, "Train until the model has seen the training set this many times.", min=1,
+                        max=100_000)
+    batch_size: int = param(100, "Examples per update.", min=1, max=100_000)
+    lr: float = param(0.01, "Learning rate.", min=0.0, max=100.0)
+    lr_schedule: str = param("constant", "How the learning rate changes over the run.", choices=SCHEDULES)
+    lr_final: float = param(0.01, "Final learning rate as a fraction of lr (decaying schedules).", min=0.0,
+                            max=1.0)
+    momentum: float = param(0.9, "Momentum.", min=0.0, max=0.999)
+    momentum_warmup: int = param(0, "Epochs at momentum 0.5 before the full momentum (Hinton's guide: 5).",
+                                 min=0, max=10_000)
+    weight_decay: float = param(0.0, "L2 penalty on the weights (not the biases).", min=0.0, max=1.0)
+    seed: int = param(0, "Seed of the initial weights, data order and sampling.", min=0, max=2**31 - 1)
+    monitor_every: int = param(200, "Updates between monitor points (curves and divergence checks).",
+                               min=1, max=1_000_000)
+    monitor_size: int = param(1000, "Examples used for each monitor.", min=1, max=100_000)
+    frame_every: int = param(0, "Updates between snapshots of the model's samples (0: none).", min=0,
+                             max=1_000_000)
+    time_budget_s: float = param(0.0, "Stop after this many seconds of training (0: no limit); decaying "
+                                 "schedules then follow the clock.", min=0.0, max=1e7)
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+def schedule_factor(kind: str, progress: float, final: float) -> float:
+    """The learning-rate multiplier at ``progress`` in [0, 1]."""
+    t = min(max(progress, 0.0), 1.0)
+    if kind == "constant":
+        return 1.0
+    if kind == "linear":
+        return 1.0 + (final - 1.0) * t
+    if kind == "exponential":
+        return final ** t if final > 0 else 1.0 - t
+    if kind == "cosine":
+        return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * t))
+    raise ValueError(f"unknown schedule {kind!r}")
+
+
+def _optimizer_state(opt: torch.optim.Optimizer) -> dict:
+    sd = opt.state_dict()
+    return {"state": {str(k): v for k, v in sd["state"].items()}, "param_groups": sd["param_groups"]}
+
+
+def _load_optimizer_state(opt: torch.optim.Optimizer, saved: dict, device: str) -> None:
+    state = {int(k): {n: (t.to(device) if isinstance(t, torch.Tensor) else t) for n, t in v.items()}
+             for k, v in saved.get("state", {}).items()}
+    opt.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
+
+
+def _finite(values: dict[str, float]) -> bool:
+    return all(math.isfinite(v) for v in values.values())
+
+
+def _params_finite(module: torch.nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in module.parameters())
+
+
+def frames_of(module: Any, shape: tuple[int, ...], n: int = 64) -> np.ndarray | None:
+    imgs = getattr(module, "chain_images", lambda n: None)(n)
+    if imgs is None:
+        return None
+    return imgs.detach().float().clamp(0, 1).cpu().numpy().reshape(-1, *shape)
+
+
+def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | TrainConfig | None = None,
+          save_to: str | None = None, save_every: int = 0) -> Iterator[ev.Event | None]:
+    """Train registry model ``model`` on ``data``; a job (see the module docstring).
+
+    With ``save_to``, a checkpoint is written there every ``save_every`` epochs, at a point where the
+    parameters and the trainer's state agree, so it resumes exactly.
+    """
+    entry: ModelEntry = ctx.registry[model]
+    tc = config if isinstance(config, TrainConfig) else config_from_dict(TrainConfig, config or {})
+    dataset = data if isinstance(data, Dataset) else load_dataset(data)
+    module = entry.module
+    n_vis = getattr(entry.config, "n_visible", dataset.dim)
+    if n_vis != dataset.dim:
+        raise ValueError(f"{model!r} has {n_vis} visible units but {dataset.name} examples have "
+                         f"{dataset.dim} values; create a model of that size")
+    device = ctx.device
+    module.to(device)
+    X = torch.from_numpy(dataset.train).to(device)
+    Xv = torch.from_numpy(dataset.valid[: tc.monitor_size]).to(device)
+    Xm = X[: tc.monitor_size]
+    N, B = len(X), min(tc.batch_size, len(X))
+    spe = N // B
+    total = tc.epochs * spe
+
+    st = entry.trainer
+    gen = torch.Generator(device=device)
+    opt = torch.optim.SGD(module.param_groups(tc.weight_decay), lr=tc.lr, momentum=tc.momentum)
+    if st.get("step", 0) == 0:
+        gen.manual_seed(tc.seed)
+        module.begin_training(X, gen)
+        st.clear()
+        st.update(step=0, epoch=0, batch_index=0, elapsed_s=0.0)
+        entry.data = dataset.describe()
+    else:
+        gen.set_state(st["rng"].cpu() if device == "cpu" else st["rng"])
+        if "optimizer" in st:
+            _load_optimizer_state(opt, st["optimizer"], device)
+    st["train_config"] = config_to_dict(tc)
+    step, bi = int(st["step"]), int(st["batch_index"])
+    perm = st.get("perm")
+    if perm is not None and (len(perm) != N or perm.device.type != torch.device(device).type):
+        perm, bi = None, 0
+    entry.dirty = True
+
+    def sync_state() -> None:
+        st.update(step=step, batch_index=bi, epoch=step / spe, perm=perm, rng=gen.get_state(),
+                  optimizer=_optimizer_state(opt), elapsed_s=elapsed())
+
+    def snapshot() -> dict:
+        return {"module": copy.deepcopy(module.state_dict()), "model_state": copy.deepcopy(
+            module.train_state()), "opt": copy.deepcopy(opt.state_dict()), "step": step, "bi": bi,
+            "perm": perm, "rng": gen.get_state(), "history": len(entry.history)}
+
+    def restore(s: dict) -> None:
+        module.load_state_dict(s["module"])
+        module.load_train_state(s["model_state"])
+        opt.load_state_dict(s["opt"])
+        gen.set_state(s["rng"])
+        del entry.history[s["history"]:]
+
+    def monitor(split: str, Xs: torch.Tensor) -> dict[str, float]:
+        mg = torch.Generator(device=device).manual_seed(tc.seed + 7919 * step + (split == "valid"))
+        return module.monitors(Xs, mg)
+
+    start_elapsed = float(st.get("elapsed_s", 0.0))
+    t0 = time.perf_counter()
+
+    def elapsed() -> float:
+        return start_elapsed + time.perf_counter() - t0
+
+    good = snapshot()
+    last_progress, rate_t, rate_step = 0.0, time.perf_counter(), step
+    rate = 0.0
+    yield ev.Log(job=ctx.job, message=f"training {model!r} on {dataset.name}: {N} examples, {B} a batch, "
+                 f"epochs {step // spe}..{tc.epochs}")
+    try:
+        while step < total:
+            if tc.time_budget_s and elapsed() >= tc.time_budget_s:
+                yield ev.Log(job=ctx.job, message=f"time budget of {tc.time_budget_s:.0f} s reached at step {step}")
+                break
+            if perm is None or bi >= spe:
+                perm, bi = torch.randperm(N, generator=gen, device=device), 0
+            progress = step / total
+            if tc.time_budget_s:
+                progress = max(progress, elapsed() / tc.time_budget_s)
+            lr = tc.lr * schedule_factor(tc.lr_schedule, progress, tc.lr_final)
+            mom = 0.5 if step < tc.momentum_warmup * spe else tc.momentum
+            for g in opt.param_groups:
+                g["lr"], g["momentum"] = lr, min(mom, tc.momentum)
+            module.training_step(X[perm[bi * B:(bi + 1) * B]], gen)
+            opt.step()
+            module.after_update()
+            step, bi = step + 1, bi + 1
+
+            if step % tc.monitor_every == 0 or step == total or step % spe == 0:
+                values = monitor("train", Xm)
+                if not (_finite(values) and _params_finite(module)):
+                    bad_step = step
+                    restore(good)
+                    step, bi, perm = good["step"], good["bi"], good["perm"]
+                    sync_state()
+                    raise Diverged(f"diverged at step {bad_step}: NaN/Inf in the parameters or monitors; "
+                                   f"restored the parameters of step {step}. Try a smaller learning rate.")
+                values["lr"] = lr
+                epoch = step / spe
+                rec = {"step": step, "epoch": epoch, "split": "train", "values": values}
+                entry.history.append(rec)
+                yield ev.Metrics(job=ctx.job, step=step, epoch=epoch, values=values)
+                if len(Xv):
+                    vvals = monitor("valid", Xv)
+                    entry.history.append({"step": step, "epoch": epoch, "split": "valid", "values": vvals})
+                    yield ev.Metrics(job=ctx.job, step=step, epoch=epoch, values=vvals, split="valid")
+                good = snapshot()
+                sync_state()
+                if save_to and save_every and step % (save_every * spe) == 0:
+                    checkpoint.save(entry, save_to)
+                    yield ev.Log(job=ctx.job, message=f"saved {save_to} at epoch {step // spe}")
+            if tc.frame_every and step % tc.frame_every == 0:
+                img = frames_of(module, dataset.shape)
+                if img is not None:
+                    yield ev.Frame(job=ctx.job, step=step, image=ev.frozen_array(img), label="chains")
+            now = time.perf_counter()
+            if now - last_progress > 0.25 or step == total:
+                if now - rate_t > 1.0:
+                    rate = (step - rate_step) * B / (now - rate_t)
+                    rate_t, rate_step = now, step
+                eta = (total - step) * B / rate if rate else None
+                yield ev.Progress(job=ctx.job, step=step, total=total, rate=rate, unit="examples", eta_s=eta,
+                                  epoch=step / spe)
+                last_progress = now
+            else:
+                yield None
+    finally:  # also when cancelled or diverged: the entry holds the state to resume from
+        sync_state()
+        ctx.registry.changed(model)
+    return {"model": model, "step": step, "epoch": step / spe, "elapsed_s": elapsed(),
+            "last": entry.history[-1]["values"] if entry.history else {}}

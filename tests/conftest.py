@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from engine.settings import data_root  # noqa: E402
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture(scope="session")
+def mnist_root():
+    """The shared data folder; the MNIST tests need it (CI has ../shared beside the clone)."""
+    root = data_root()
+    assert (root / "mnist.npz").is_file(), f"MNIST not found under {root}: set BOLTZMANN_DATA"
+    return root

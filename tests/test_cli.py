@@ -1,0 +1,83 @@
+"""The `boltzmann` command line on a tiny model: train, info, sample, eval, resume, bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.cli import main
+
+TINY = ["--hidden", "12", "--limit", "500", "--batch-size", "50", "--monitor-every", "5", "-q"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist_root):
+    out = tmp_path_factory.mktemp("cli") / "tiny"
+    assert main(["train", "rbm", "--data", "mnist", "--epochs", "2", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_train_writes_a_checkpoint(trained):
+    assert (trained / "model.json").is_file()
+    meta = json.loads((trained / "model.json").read_text())
+    assert meta["config"]["n_hidden"] == 12 and meta["trainer"]["step"] == 20
+
+
+def test_info_describes_the_checkpoint(trained, capsys):
+    assert main(["info", str(trained), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == "rbm" and info["step"] == 20 and info["parameters"] == 784 * 12 + 784 + 12
+
+
+def test_sample_writes_a_grid_of_the_right_size(trained, tmp_path):
+    png = tmp_path / "grid.png"
+    assert main(["sample", str(trained), "--out", str(png), "--chains", "16", "--steps", "20", "--scale", "1",
+                 "-q"]) == 0
+    im = np.asarray(Image.open(png))
+    assert im.shape == (4 * 29 - 1, 4 * 29 - 1)
+    assert im.std() > 0  # not a blank image
+
+
+def test_eval_exact_and_ais_agree(trained, capsys):
+    assert main(["eval", str(trained), "--method", "exact", "--json", "-q"]) == 0
+    exact = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(trained), "--method", "ais", "--runs", "50", "--betas", "2000", "--json", "-q"]) == 0
+    ais = json.loads(capsys.readouterr().out)
+    assert set(ais) >= {"test_ll", "log_z", "log_z_err"}
+    assert ais["log_z"] == pytest.approx(exact["log_z"], abs=0.1)
+    assert ais["test_ll"] == pytest.approx(exact["test_ll"], abs=0.1)
+    assert -300 < exact["test_ll"] < -60
+
+
+def test_train_refuses_to_overwrite_without_resume_and_resumes_with_it(trained, tmp_path, capsys):
+    assert main(["train", "rbm", "--data", "mnist", "--epochs", "3", "--out", str(trained), *TINY]) == 2
+    assert "--resume" in capsys.readouterr().err
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in trained.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    assert main(["train", "rbm", "--data", "mnist", "--epochs", "3", "--out", str(copy), "--resume", *TINY]) == 0
+    assert json.loads((copy / "model.json").read_text())["trainer"]["step"] == 30
+
+
+def test_missing_data_and_bad_checkpoints_give_one_clear_sentence(tmp_path, capsys):
+    code = main(["train", "rbm", "--data", "mnist", "--data-root", str(tmp_path), "--out", str(tmp_path / "x"),
+                 "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "mnist.npz" in err and "--data-root" in err and "Traceback" not in err
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "model.json").write_text("garbage")
+    assert main(["info", str(tmp_path / "bad")]) == 2
+    assert "damaged" in capsys.readouterr().err
+    assert main(["train", "rbm", "--data", "mnist", "--lr", "-1", "--out", str(tmp_path / "y"), *TINY]) == 2
+    assert "lr must be at least 0.0" in capsys.readouterr().err
+
+
+def test_the_console_script_runs(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "--help"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and "train" in out.stdout
