@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from engine import events as ev
 from engine.config import ConfigError, config_from_dict, field_types
+from engine.data import LOADERS
 
 EXIT_INTERRUPTED = 130
 ALIASES = {"n_hidden": ["--hidden"], "n_visible": ["--visible-units"]}
@@ -39,6 +40,8 @@ def _add_config_options(parser: argparse.ArgumentParser, cls: type, title: str,
             kwargs["type"] = typ if typ in (int, float, str) else str
             if meta.get("choices"):
                 kwargs["choices"] = meta["choices"]
+            else:
+                kwargs["metavar"] = {int: "N", float: "X"}.get(typ, "TEXT")
         group.add_argument(flag, *ALIASES.get(f.name, []), **kwargs)
 
 
@@ -54,8 +57,16 @@ def _data_spec(args: argparse.Namespace) -> dict[str, Any]:
             spec[key] = getattr(args, key)
     if args.data_root:
         spec["root"] = args.data_root
-    if args.data == "folder":
+    if args.data_path:
         spec["path"] = args.data_path
+    for item in args.data_opt:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--data-opt expects KEY=VALUE, got {item!r}")
+        try:
+            spec[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            spec[key.strip()] = value
     return spec
 
 
@@ -266,8 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     def data_opts(sp: argparse.ArgumentParser, required: bool) -> None:
-        sp.add_argument("--data", required=required, choices=("mnist", "folder"), help="dataset")
-        sp.add_argument("--data-path", help="the image folder, with --data folder")
+        sp.add_argument("--data", required=required, choices=tuple(LOADERS), help="dataset")
+        sp.add_argument("--data-path", help="a file or folder, for datasets read from one (folder, bvh)")
+        sp.add_argument("--data-opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="a dataset option, e.g. n_train=4000 or T=100 (repeatable)")
         sp.add_argument("--binarize", choices=("threshold", "stochastic", "none"),
                         help="MNIST: one fixed stochastic draw per pixel (default, as in the literature), threshold at 0.5, or none")
         sp.add_argument("--limit", type=int, help="use only the first N training examples")

@@ -47,6 +47,7 @@ class JobHandle:
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     _pause: threading.Event = field(default_factory=threading.Event, repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _step: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def done(self) -> bool:
@@ -120,11 +121,11 @@ class Engine:
         self._thread.start()
 
     # ----- public API, callable from any thread -----
-    def submit(self, fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> JobHandle:
+    def submit(self, fn: Callable[..., Any], *args: Any, job_name: str | None = None, **kwargs: Any) -> JobHandle:
         """Queue ``fn(ctx, *args, **kwargs)`` to run on the engine thread; returns its handle."""
         if self._stop.is_set():
             raise RuntimeError("the engine has been shut down")
-        handle = JobHandle(next(self._ids), name or getattr(fn, "__name__", "job"))
+        handle = JobHandle(next(self._ids), job_name or getattr(fn, "__name__", "job"))
         self._inbox.put(_Job(handle, fn, args, kwargs))
         self._wake.set()
         return handle
@@ -138,6 +139,12 @@ class Engine:
         self._wake.set()
 
     def resume(self, handle: JobHandle) -> None:
+        handle._pause.clear()
+        self._wake.set()
+
+    def step(self, handle: JobHandle) -> None:
+        """Run a (paused) job until its next Frame, then pause it again: "step once" in a player."""
+        handle._step.set()
         handle._pause.clear()
         self._wake.set()
 
@@ -251,6 +258,9 @@ class Engine:
             while True:
                 item = next(job.gen)
                 if isinstance(item, ev.Event):
+                    if isinstance(item, ev.Frame) and h._step.is_set():
+                        h._step.clear()
+                        h._pause.set()  # before the event leaves, so a listener sees the job pausing
                     self._emit(item)
                 elif isinstance(item, ev.Wait):
                     job.wake_at = time.perf_counter() + item.seconds

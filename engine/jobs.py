@@ -61,7 +61,7 @@ def sample(ctx: Any, model: str, n_chains: int = 64, steps: int = 1000, every: i
     import time
 
     entry = ctx.registry[model]
-    shape = tuple(shape or entry.data.get("shape") or (entry.config.n_visible,))
+    shape = tuple(shape or entry.data.get("shape") or _squareish(entry.config.n_visible))
     gen = torch.Generator(device=ctx.device).manual_seed(seed)
     if init is None and start == "data":
         from engine.data import cached_dataset
