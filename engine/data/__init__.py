@@ -2,7 +2,8 @@
 
 ``{"name": "mnist", "binarize": "threshold"}`` or ``{"name": "folder", "path": "...", "size": [28, 28]}``;
 common keys: ``root`` (data folder), ``limit`` (first N training examples), ``valid`` (hold out the last N
-training examples for validation curves).
+training examples for validation curves). Sequence data (``bouncing_balls``, ``mocap_mit``, ``bvh``) comes as
+(N, T, D) windows: see ``bouncing_balls.py`` and ``mocap.py``.
 """
 from __future__ import annotations
 
@@ -20,16 +21,28 @@ class DataError(ValueError):
 
 @dataclass
 class Dataset:
+    """Examples as float32 rows: (N, D) for images, (N, T, D) for sequences (video frames, motion, piano
+    rolls; fixed-length windows)."""
+
     name: str
-    train: np.ndarray  # (N, D) float32
+    train: np.ndarray  # (N, D) or (N, T, D) float32
     test: np.ndarray
     valid: np.ndarray
-    shape: tuple[int, ...]  # how one example is displayed, e.g. (28, 28)
+    shape: tuple[int, ...]  # how one example (one frame of a sequence) is displayed, e.g. (28, 28)
     spec: dict[str, Any] = field(default_factory=dict)
+    #: what a model or a view needs to map data back (e.g. mocap mean/std/kept channels/skeleton, fps)
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: for endless data (the bouncing-balls simulator): ``regenerate(epoch)`` returns a fresh training
+    #: array of the same shape, drawn from the epoch's seed; the trainer calls it at each new epoch
+    regenerate: Callable[[int], np.ndarray] | None = None
 
     @property
     def dim(self) -> int:
-        return int(self.train.shape[1])
+        return int(self.train.shape[-1])
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.train.ndim == 3
 
     def describe(self) -> dict[str, Any]:
         return {"spec": dict(self.spec), "shape": list(self.shape), "n_train": len(self.train),
@@ -90,7 +103,27 @@ def load_folder(spec: dict) -> Dataset:
     return load_image_folder(spec)
 
 
-LOADERS: dict[str, Callable[[dict], Dataset]] = {"mnist": load_mnist, "folder": load_folder}
+def load_bouncing_balls(spec: dict) -> Dataset:
+    from engine.data.bouncing_balls import load_bouncing_balls as load
+
+    return load(spec)
+
+
+def load_mocap_mit(spec: dict) -> Dataset:
+    from engine.data.mocap import load_mit
+
+    return load_mit(spec)
+
+
+def load_bvh(spec: dict) -> Dataset:
+    from engine.data.mocap import load_bvh_dataset
+
+    return load_bvh_dataset(spec)
+
+
+LOADERS: dict[str, Callable[[dict], Dataset]] = {"mnist": load_mnist, "folder": load_folder,
+                                                 "bouncing_balls": load_bouncing_balls,
+                                                 "mocap_mit": load_mocap_mit, "bvh": load_bvh}
 
 
 def normalize_spec(spec: dict | str) -> dict:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.models.rbm import RBM, RBMConfig
+from engine.models.rtrbm import RTRBM, RTRBMConfig
+from engine.models.trbm import TRBM, TRBMConfig
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "rbm": Family("rbm", "Restricted Boltzmann Machine", RBMConfig, RBM),
+    "rtrbm": Family("rtrbm", "Recurrent Temporal RBM", RTRBMConfig, RTRBM),
+    "trbm": Family("trbm", "Temporal RBM", TRBMConfig, TRBM),
 }
 
 

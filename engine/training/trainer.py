@@ -2,9 +2,13 @@
 
 A model family provides ``param_groups(weight_decay)``, ``begin_training(data, gen)``,
 ``training_step(batch, gen)`` (which fills ``.grad``), ``after_update()``, ``monitors(batch, gen)`` and
-``train_state()/load_train_state()``. :func:`train` is a job: a generator the engine steps one mini-batch
-at a time. Its whole state (step, epoch, data order, optimiser buffers, random generator) lives in the
-registry entry, so a stopped run resumes bit-exactly where it stopped, with the same curve.
+``train_state()/load_train_state()``, and optionally ``set_progress(epoch, progress)`` (called before each
+update, for models whose recipe changes over the run: static pre-training, a CD-k schedule).
+:func:`train` is a job: a generator the engine steps one mini-batch at a time. Examples are indexed on
+the first axis, so sequence data (N, T, D) trains like images, a batch of whole sequences per update;
+endless data (``Dataset.regenerate``) is drawn afresh at each epoch from that epoch alone. Its whole
+state (step, epoch, data order, optimiser buffers, random generator) lives in the registry entry, so a
+stopped run resumes bit-exactly where it stopped, with the same curve.
 """
 from __future__ import annotations
 
@@ -86,6 +90,10 @@ def _params_finite(module: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in module.parameters())
 
 
+#: how often (seconds) a training job tells the registry that its model changed
+CHANGED_EVERY_S = 2.0
+
+
 def frames_of(module: Any, shape: tuple[int, ...], n: int = 64) -> np.ndarray | None:
     imgs = getattr(module, "chain_images", lambda n: None)(n)
     if imgs is None:
@@ -110,12 +118,38 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
                          f"{dataset.dim} values; create a model of that size")
     device = ctx.device
     module.to(device)
-    X = torch.from_numpy(dataset.train).to(device)
-    Xv = torch.from_numpy(dataset.valid[: tc.monitor_size]).to(device)
-    Xm = X[: tc.monitor_size]
+    sequences = bool(getattr(module, "takes_sequences", False))
+    if sequences and not dataset.is_sequence:
+        raise ValueError(f"{model!r} is a {entry.kind} model, of sequences, but {dataset.name} holds single "
+                         "examples; train it on sequence data")
+
+    def examples(a: np.ndarray) -> torch.Tensor:
+        """What the model trains on: whole sequences for sequence models, single frames for the others
+        (a per-frame RBM trains on the frames of sequence data)."""
+        t = torch.from_numpy(a)
+        return (t if sequences or t.ndim == 2 else t.reshape(-1, t.shape[-1])).to(device)
+
+    X = X0 = examples(dataset.train)
+    Xv = examples(dataset.valid[: tc.monitor_size])[: tc.monitor_size]
+    Xm = X[: tc.monitor_size]  # fixed, also when the training data is regenerated: comparable curves
+    regenerate = getattr(dataset, "regenerate", None)
+    data_epoch = 0  # the epoch whose data X holds; epoch 0 trains on dataset.train
     N, B = len(X), min(tc.batch_size, len(X))
     spe = N // B
     total = tc.epochs * spe
+
+    set_progress = getattr(module, "set_progress", None)
+    unit = "sequences" if sequences else "examples"
+
+    def epoch_data(epoch: int) -> torch.Tensor:
+        """Epoch ``epoch``'s training data: a function of the epoch alone, so a resumed run sees the same."""
+        if epoch == 0:
+            return X0
+        fresh = np.ascontiguousarray(regenerate(epoch), dtype=np.float32)
+        if fresh.shape != dataset.train.shape:
+            raise ValueError(f"{dataset.name}: regenerate({epoch}) gave shape {fresh.shape}, not "
+                             f"{dataset.train.shape}")
+        return examples(fresh)
 
     st = entry.trainer
     gen = torch.Generator(device=device)
@@ -165,6 +199,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
 
     good = snapshot()
     last_progress, rate_t, rate_step = 0.0, time.perf_counter(), step
+    last_changed = time.perf_counter()
     rate = 0.0
     yield ev.Log(job=ctx.job, message=f"training {model!r} on {dataset.name}: {N} examples, {B} a batch, "
                  f"epochs {step // spe}..{tc.epochs}")
@@ -173,11 +208,16 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
             if tc.time_budget_s and elapsed() >= tc.time_budget_s:
                 yield ev.Log(job=ctx.job, message=f"time budget of {tc.time_budget_s:.0f} s reached at step {step}")
                 break
+            if regenerate is not None and step // spe != data_epoch:
+                data_epoch = step // spe
+                X = epoch_data(data_epoch)
             if perm is None or bi >= spe:
                 perm, bi = torch.randperm(N, generator=gen, device=device), 0
             progress = step / total
             if tc.time_budget_s:
                 progress = max(progress, elapsed() / tc.time_budget_s)
+            if set_progress is not None:
+                set_progress(step / spe, progress)
             lr = tc.lr * schedule_factor(tc.lr_schedule, progress, tc.lr_final)
             mom = 0.5 if step < tc.momentum_warmup * spe else tc.momentum
             for g in opt.param_groups:
@@ -207,6 +247,9 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
                     yield ev.Metrics(job=ctx.job, step=step, epoch=epoch, values=vvals, split="valid")
                 good = snapshot()
                 sync_state()
+                if time.perf_counter() - last_changed > CHANGED_EVERY_S:
+                    ctx.registry.changed(model)  # the model library shows the steps trained, live
+                    last_changed = time.perf_counter()
                 if save_to and save_every and step % (save_every * spe) == 0:
                     checkpoint.save(entry, save_to)
                     yield ev.Log(job=ctx.job, message=f"saved {save_to} at epoch {step // spe}")
@@ -220,7 +263,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
                     rate = (step - rate_step) * B / (now - rate_t)
                     rate_t, rate_step = now, step
                 eta = (total - step) * B / rate if rate else None
-                yield ev.Progress(job=ctx.job, step=step, total=total, rate=rate, unit="examples", eta_s=eta,
+                yield ev.Progress(job=ctx.job, step=step, total=total, rate=rate, unit=unit, eta_s=eta,
                                   epoch=step / spe)
                 last_progress = now
             else:
