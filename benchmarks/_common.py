@@ -3,18 +3,42 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import engine  # noqa: E402,F401 - before any torch import: it makes torch's threads wait passively
+
 
 def machine() -> dict:
     import torch
 
-    return {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+    info = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version()}
+    if hasattr(os, "getloadavg"):  # other work on the machine skews timings: say how busy it was
+        info["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    return info
+
+
+def matmul_peak(n: int = 1024, reps: int = 20) -> float:
+    """This machine's float32 matmul speed in flop/s (best of five): the ceiling other figures are
+    compared with."""
+    import time
+
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    times = []
+    for _ in range(5):
+        a @ b
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        times.append((time.perf_counter() - t) / reps)
+    return 2 * n ** 3 / min(times)
 
 
 def result(figures: dict) -> None:

@@ -62,7 +62,7 @@ def main() -> None:
                       seed=args.seed).result()
     ais_s = time.perf_counter() - t1
     engine.shutdown()
-    print(f"| hidden | sampler | epochs | train s | AIS test LL (nats) | log Z |")
+    print("| hidden | sampler | epochs | train s | AIS test LL (nats) | log Z |")
     print(f"| {args.hidden} | {'centered ' if args.centered else ''}{args.sampler.upper()}-{args.k} | "
           f"{out['epoch']:.1f} | {train_s:.0f} | {r['test_ll']:.2f} +/- {r['log_z_err']:.2f} | "
           f"{r['log_z']:.2f} |")

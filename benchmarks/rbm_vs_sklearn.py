@@ -14,21 +14,7 @@ import argparse
 import statistics
 import time
 
-from _common import machine, result
-
-
-def matmul_peak(n: int = 1024, reps: int = 20) -> float:
-    import torch
-
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    times = []
-    for _ in range(5):
-        a @ b
-        t = time.perf_counter()
-        for _ in range(reps):
-            a @ b
-        times.append((time.perf_counter() - t) / reps)
-    return 2 * n ** 3 / min(times)
+from _common import machine, matmul_peak, result
 
 
 def main() -> None:
@@ -40,7 +26,6 @@ def main() -> None:
     p.add_argument("--data-root")
     args = p.parse_args()
 
-    import numpy as np
     import torch
     from sklearn.neural_network import BernoulliRBM
 
@@ -86,7 +71,7 @@ def main() -> None:
     peak = statistics.median(peaks)
     ratio = sk / ours
     frac = flops_per_epoch / ours / peak
-    print(f"| | s/epoch | examples/s | test pseudo-LL |")
+    print("| | s/epoch | examples/s | test pseudo-LL |")
     print(f"| scikit-learn BernoulliRBM | {sk:.2f} | {N / sk:.0f} | {statistics.median(sk_pl):.2f} |")
     print(f"| Boltzmann Studio | {ours:.2f} | {N / ours:.0f} | {statistics.median(ours_pl):.2f} |")
     result({"throughput_ratio": round(ratio, 3), "ours_pl": round(statistics.median(ours_pl), 3),

@@ -16,21 +16,7 @@ import argparse
 import statistics
 import time
 
-from _common import machine, result
-
-
-def matmul_peak(n: int = 1024, reps: int = 20) -> float:
-    import torch
-
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    times = []
-    for _ in range(5):
-        a @ b
-        t = time.perf_counter()
-        for _ in range(reps):
-            a @ b
-        times.append((time.perf_counter() - t) / reps)
-    return 2 * n ** 3 / min(times)
+from _common import machine, matmul_peak, result
 
 
 def main() -> None:

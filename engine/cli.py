@@ -183,13 +183,66 @@ def cmd_train(args: argparse.Namespace) -> int:
         runner.close()
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def _checkpoint_data(args: argparse.Namespace, info: dict) -> dict | None:
+    """The data to evaluate on: ``--data`` with its options on top of the checkpoint's own spec when it
+    names the same dataset (so ``--data bouncing_balls`` keeps the resolution trained on), else the
+    checkpoint's spec in ``--data-root``; None: the checkpoint's spec as it is."""
+    saved = dict(info["data"].get("spec") or {})
+    if args.data:
+        spec = _data_spec(args)
+        return {**(saved if saved.get("name") == spec["name"] else {}), **spec}
+    if args.data_root:
+        if not saved:
+            raise ValueError("the checkpoint does not say what it was trained on: give --data")
+        return {**saved, "root": args.data_root}
+    return None
+
+
+def cmd_eval_prediction(args: argparse.Namespace) -> int:
+    """One-step-ahead prediction error of a sequence model, beside the copy-last baseline."""
     from engine import jobs
-    from engine.evaluation import evaluate
+    from engine.data import load_dataset
+    from engine.evaluation.prediction import evaluate_prediction
 
     runner = _Runner(args.device, args.quiet or args.json)
     try:
         info = runner.call(jobs.load_model, args.checkpoint)
+        if not info.get("sequence"):
+            raise ValueError(f"prediction error is for sequence models (rtrbm, trbm); {args.checkpoint} holds "
+                             f"a {info['kind']}: use --method ais or exact")
+        spec = _checkpoint_data(args, info) or dict(info["data"].get("spec") or {})
+        if not spec:
+            raise ValueError("the checkpoint does not say what it was trained on: give --data")
+        if spec.get("name") == "bouncing_balls" and args.split == "test":
+            spec.update(n_train=1, valid=0, limit=0)  # the test videos do not depend on the training set
+        data = load_dataset(spec)
+        r = runner.run(evaluate_prediction, info["name"], data=data, split=args.split, n_seqs=args.sequences,
+                       steps=args.predict_steps, chains=args.chains, seed=args.seed, desc="prediction")
+    finally:
+        runner.close()
+    if args.json:
+        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                          for k, v in r.items()}))
+    else:
+        print(f"{r['split']} prediction error: {r['pred_error']:.4g} +/- {r['pred_error_std']:.3g}   "
+              f"copy-last baseline: {r['copy_last_error']:.4g} +/- {r['copy_last_error_std']:.3g}   "
+              f"(squared error per frame; mean +/- std over {r['n']} sequences of {r['dataset']}, "
+              f"{r['wall_s']:.1f} s)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from engine import jobs
+    from engine.evaluation import evaluate
+
+    if args.method == "prediction":
+        return cmd_eval_prediction(args)
+    runner = _Runner(args.device, args.quiet or args.json)
+    try:
+        info = runner.call(jobs.load_model, args.checkpoint)
+        if info.get("sequence"):
+            raise ValueError(f"{args.checkpoint} holds a {info['kind']}, a model of sequences: evaluate it with "
+                             "--method prediction")
         data: Any = None
         if args.data:
             data = _data_spec(args)
@@ -215,27 +268,61 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sample_video(args: argparse.Namespace, runner: _Runner, info: dict) -> int:
+    """``boltzmann sample`` on a sequence model: a generated video as a GIF (the real sequence beside it) or
+    as a .npz of arrays."""
+    import numpy as np
+
+    from engine import jobs
+    from engine.utils.video import save_video
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".gif", ".npz"):
+        raise ValueError(f"{info['name']} is a {info['kind']}, a model of sequences: write its video to a .gif "
+                         f"or .npz file, not {out.name}")
+    started: list[ev.VideoStarted] = []
+    runner.engine.subscribe(lambda e: isinstance(e, ev.VideoStarted) and started.append(e))
+    video = runner.run(jobs.generate_video, info["name"], n_frames=args.frames, gibbs_steps=args.gibbs,
+                       n_seqs=args.videos, prime=args.prime, data=_checkpoint_data(args, info),
+                       sequence=args.sequence, seed=args.seed, desc="generate")
+    head = started[0]
+    if head.prime:
+        primes = np.broadcast_to(head.real[:head.prime], (len(video), *head.real[:head.prime].shape))
+        video = np.concatenate([primes, video], 1)
+    real = head.real if args.real else None
+    fps = args.fps or head.fps or 10
+    path = save_video(out, video, head.layout, real=real, bones=head.bones, fps=fps, prime=head.prime,
+                      scale=args.scale or 0)
+    what = "stick figures" if head.layout == "skeleton" else "frames"
+    print(f"wrote {path} ({len(video)} video{'s' * (len(video) > 1)} of {video.shape[1]} {what}, "
+          f"{head.prime} of them real; {args.gibbs} Gibbs steps a frame)")
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from engine import jobs
     from engine.utils.images import save_gif, save_png, tile
 
     runner = _Runner(args.device, args.quiet)
     frames: list = []
-    if args.gif:
-        runner.engine.subscribe(lambda e: isinstance(e, ev.Frame) and frames.append(tile(e.image)))
     try:
         info = runner.call(jobs.load_model, args.checkpoint)
-        every = max(1, args.steps // 100) if args.gif else args.steps
+        if info.get("sequence"):
+            return cmd_sample_video(args, runner, info)
+        if args.gif:
+            runner.engine.subscribe(lambda e: isinstance(e, ev.Frame) and frames.append(tile(e.image)))
+        every = max(1, args.steps // 100)  # also keeps the progress bar and the engine's slices short
         final = runner.run(jobs.sample, info["name"], n_chains=args.chains, steps=args.steps, every=every,
                            seed=args.seed, desc="sample")
     finally:
         runner.close()
     if final.ndim != 3:
         raise ValueError("this model's samples are not images; save them with the studio instead")
-    path = save_png(tile(final), args.out, scale=args.scale)
+    scale = args.scale or 2
+    path = save_png(tile(final), args.out, scale=scale)
     print(f"wrote {path} ({args.chains} samples after {args.steps} Gibbs steps)")
     if args.gif:
-        print(f"wrote {save_gif(frames, args.gif, scale=args.scale)} ({len(frames)} frames)")
+        print(f"wrote {save_gif(frames, args.gif, scale=scale)} ({len(frames)} frames)")
     return 0
 
 
@@ -300,27 +387,45 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config_options(k, TrainConfig, "training options")
         k.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("eval", help="log-likelihood of a checkpoint (AIS or exact)")
+    e = sub.add_parser("eval", help="log-likelihood of a checkpoint (AIS or exact), or the prediction error of a "
+                       "sequence model")
     e.add_argument("checkpoint")
-    e.add_argument("--method", choices=("ais", "exact"), default="ais")
+    e.add_argument("--method", choices=("ais", "exact", "prediction"), default="ais",
+                   help="ais or exact: log-likelihood of an RBM; prediction: one-step-ahead prediction error "
+                   "of a sequence model (rtrbm, trbm) beside the copy-last baseline")
     e.add_argument("--split", choices=("test", "train", "valid"), default="test")
     e.add_argument("--runs", type=int, default=100, help="AIS runs (default 100)")
     e.add_argument("--betas", type=int, default=14500, help="AIS temperatures (default 14500)")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--sequences", type=int, default=0, help="prediction: the first N sequences only (0: all)")
+    e.add_argument("--predict-steps", type=int, help="prediction: Gibbs steps of each prediction (default: the "
+                   "model's predict_steps)")
+    e.add_argument("--chains", type=int, default=1, help="prediction: chains averaged per prediction")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     common(e)
     data_opts(e, False)
     e.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("sample", help="write a grid of samples as PNG")
+    s = sub.add_parser("sample", help="write a grid of samples as PNG, or a generated video (sequence models) as "
+                       "GIF or .npz")
     s.add_argument("checkpoint")
-    s.add_argument("--out", required=True, help="PNG file")
+    s.add_argument("--out", required=True, help="PNG file; for a sequence model a .gif or .npz file")
     s.add_argument("--gif", help="also write the chains' animation as a GIF")
     s.add_argument("--chains", type=int, default=64)
     s.add_argument("--steps", type=int, default=1000, help="Gibbs steps")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--scale", type=int, default=2, help="pixel size in the PNG")
+    s.add_argument("--scale", type=int, help="pixel size (default 2; videos: enlarged to about 120 pixels)")
+    video = s.add_argument_group("videos of sequence models (rtrbm, trbm)")
+    video.add_argument("--frames", type=int, default=100, help="frames to generate (default 100)")
+    video.add_argument("--gibbs", type=int, default=25, help="Gibbs steps per frame (default 25)")
+    video.add_argument("--videos", type=int, default=1, help="videos generated at once, drawn as a grid")
+    video.add_argument("--prime", type=int, default=0, help="start from this many frames of a real test sequence")
+    video.add_argument("--sequence", type=int, default=0, help="which test sequence is the real one (default 0)")
+    video.add_argument("--fps", type=float, default=0.0, help="GIF frame rate (default: the data's own)")
+    video.add_argument("--real", action=argparse.BooleanOptionalAction, default=True,
+                       help="draw the real sequence beside the generated one (default: yes, if the data is known)")
     common(s)
+    data_opts(s, False)
     s.set_defaults(func=cmd_sample)
 
     i = sub.add_parser("info", help="describe a checkpoint")

@@ -13,9 +13,11 @@ T = TypeVar("T")
 
 
 def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-          choices: Sequence[Any] | None = None) -> Any:
-    """A dataclass field carrying what a form or an argparse option needs to present it."""
-    meta = {"help": help, "min": min, "max": max, "choices": tuple(choices) if choices else None}
+          choices: Sequence[Any] | None = None, label: str | None = None) -> Any:
+    """A dataclass field carrying what a form or an argparse option needs to present it (``label``: the
+    form's label where the field's name, capitalised, would not read well)."""
+    meta = {"help": help, "min": min, "max": max, "choices": tuple(choices) if choices else None,
+            "label": label}
     return dataclasses.field(default=default, metadata=meta)
 
 

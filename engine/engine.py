@@ -121,11 +121,18 @@ class Engine:
         self._thread.start()
 
     # ----- public API, callable from any thread -----
-    def submit(self, fn: Callable[..., Any], *args: Any, job_name: str | None = None, **kwargs: Any) -> JobHandle:
-        """Queue ``fn(ctx, *args, **kwargs)`` to run on the engine thread; returns its handle."""
+    def submit(self, fn: Callable[..., Any], *args: Any, job_name: str | None = None, pause_at_frame: bool = False,
+               **kwargs: Any) -> JobHandle:
+        """Queue ``fn(ctx, *args, **kwargs)`` to run on the engine thread; returns its handle.
+
+        ``pause_at_frame``: run only until the job's first Frame, then pause it (:meth:`step` from a
+        standstill; asked for here, before the job can run, so no frame slips past).
+        """
         if self._stop.is_set():
             raise RuntimeError("the engine has been shut down")
         handle = JobHandle(next(self._ids), job_name or getattr(fn, "__name__", "job"))
+        if pause_at_frame:
+            handle._step.set()
         self._inbox.put(_Job(handle, fn, args, kwargs))
         self._wake.set()
         return handle

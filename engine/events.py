@@ -54,11 +54,35 @@ class Metrics(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Frame(Event):
-    """An image (H, W) or a stack of images (N, H, W), floats in [0, 1]."""
+    """An image (H, W) or a stack of images (N, H, W), floats in [0, 1]; or, in a video whose
+    :class:`VideoStarted` says ``layout="skeleton"``, joint positions (N, J, 3) of N figures."""
 
     step: int
     image: np.ndarray
     label: str = ""
+    index: int = -1  # a video's frame number (0 is the first generated frame); -1 outside videos
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoStarted(Event):
+    """Sent by a video job before its first Frame: how to draw its frames and what to compare them with.
+
+    ``layout`` is "image" (frames (N, *shape)) or "skeleton" (joint positions (N, J, 3), vertical axis 1,
+    drawn as ``bones``, (parent, child) joint pairs). ``real`` is a real sequence (T, *frame) in the same
+    layout, or None when the model knows no data; its first ``prime`` frames started the generated videos,
+    whose frame 0 follows them. ``fps`` is the data's own frame rate (0 if unknown).
+    """
+
+    model: str
+    layout: str
+    shape: tuple[int, ...]
+    n_frames: int
+    n_seqs: int = 1
+    gibbs_steps: int = 1
+    prime: int = 0
+    real: np.ndarray | None = None
+    bones: tuple[tuple[int, int], ...] = ()
+    fps: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -94,6 +94,129 @@ def sample(ctx: Any, model: str, n_chains: int = 64, steps: int = 1000, every: i
     return last
 
 
+def generate_video(ctx: Any, model: str, n_frames: int = 100, gibbs_steps: int = 25, n_seqs: int = 1,
+                   prime: int = 0, data: dict | None = None, sequence: int = 0, seed: int = 0,
+                   every_gibbs: bool = False, fps: float = 0.0, feed_mean: bool | None = None,
+                   ) -> Iterator[ev.Event | ev.Wait | None]:
+    """New videos from a sequence model, frame by frame: a job for the studio's video view and the CLI.
+
+    First a :class:`~engine.events.VideoStarted` says how to draw the frames and carries the real test
+    sequence number ``sequence`` of ``data`` (default: the data the model was trained on), whose first
+    ``prime`` frames start the ``n_seqs`` generated videos. Then a Frame (label "video", ``index`` = frame
+    number, ``step`` = ``gibbs_steps``) as each frame's Gibbs chain finishes, and with ``every_gibbs`` one
+    (label "gibbs") for each Gibbs step before; at most ``fps`` Frames a second when fps > 0. Frames are
+    images (n_seqs, H, W), or joint positions (n_seqs, J, 3) for motion capture. ``feed_mean`` (default:
+    for Gaussian visibles) feeds each frame's means rather than its sample to the next frame.
+
+    Returns the generated videos, (n_seqs, n_frames, *frame) in the Frames' layout.
+    """
+    import time
+
+    entry = ctx.registry[model]
+    module = entry.module
+    if not hasattr(module, "generate"):
+        raise ValueError(f"{model!r} is a {entry.kind} model, of single examples, not of sequences: sample it "
+                         "in the Sampling view instead")
+    if n_frames < 1 or gibbs_steps < 1 or n_seqs < 1 or prime < 0:
+        raise ValueError("a video needs at least one frame, one Gibbs step a frame and one sequence")
+    V = int(entry.config.n_visible)
+    spec = data or entry.data.get("spec")
+    real, meta, shape = None, {}, tuple(entry.data.get("shape") or ())
+    if spec:
+        real, meta, shape = _real_sequence(spec, sequence, prime + n_frames)
+        if real.shape[-1] != V:
+            raise ValueError(f"{model!r} has {V} visible units but frames of {spec.get('name')} have "
+                             f"{real.shape[-1]} values")
+    elif prime:
+        raise ValueError(f"{model!r} does not say what data it was trained on: priming needs real sequences "
+                         "(give the data)")
+    if prime > (0 if real is None else len(real)):
+        raise ValueError(f"cannot prime with {prime} frames: the real sequence has {len(real)}")
+
+    skeleton = "positions" in meta and "to_original" in meta
+    if skeleton:
+        to_positions = lambda x: meta["positions"](meta["to_original"](x)).astype(np.float32)  # noqa: E731
+        history = np.empty((n_seqs, prime + n_frames, V), np.float32)  # the channels so far: the root's
+        history[:, :prime] = real[:prime]  # path is integrated from the first frame
+        frame_shape = to_positions(real[:1]).shape[1:]
+    else:
+        if len(shape) != 2 or shape[0] * shape[1] != V:
+            shape = _squareish(V)
+        frame_shape = shape
+    if feed_mean is None:
+        feed_mean = getattr(entry.config, "visible", "binary") == "gaussian"
+
+    def display(x: np.ndarray, t: int) -> np.ndarray:
+        """Frames (n_seqs, *frame) from visible means (n_seqs, V) of video frame ``t``."""
+        if not skeleton:
+            return x.reshape(n_seqs, *frame_shape)
+        history[:, prime + t] = x
+        return np.stack([to_positions(history[s, :prime + t + 1])[-1] for s in range(n_seqs)])
+
+    yield ev.VideoStarted(
+        job=ctx.job, model=model, layout="skeleton" if skeleton else "image", shape=tuple(frame_shape),
+        n_frames=n_frames, n_seqs=n_seqs, gibbs_steps=gibbs_steps, prime=prime,
+        real=None if real is None else ev.frozen_array(to_positions(real) if skeleton
+                                                       else real.reshape(-1, *frame_shape)),
+        bones=tuple(tuple(map(int, b)) for b in meta.get("bones", ())), fps=float(meta.get("fps", 0.0)))
+    video = np.empty((n_seqs, n_frames, *frame_shape), np.float32)
+    gen = torch.Generator(device=ctx.device).manual_seed(seed)
+    primes = torch.from_numpy(np.ascontiguousarray(real[:prime])).to(ctx.device) if prime else None
+    t0 = last_progress = next_frame = time.perf_counter()
+    for f in module.generate(n_seqs, n_frames, gibbs_steps, primes, gen, every_gibbs, feed_mean):
+        final = f.step == gibbs_steps
+        image = display(f.mean.float().cpu().numpy(), f.index)
+        if final:
+            video[:, f.index] = image
+        yield ev.Frame(job=ctx.job, step=f.step, image=ev.frozen_array(image),
+                       label="video" if final else "gibbs", index=f.index)
+        now = time.perf_counter()
+        if final and (now - last_progress > 0.1 or f.index == n_frames - 1):
+            last_progress = now
+            rate = (f.index + 1) * n_seqs / (now - t0)
+            yield ev.Progress(job=ctx.job, step=f.index + 1, total=n_frames, rate=rate, unit="frames",
+                              eta_s=(n_frames - f.index - 1) * n_seqs / rate)
+        if fps > 0:
+            next_frame += 1.0 / fps
+            wait = next_frame - now
+            if wait > 0:
+                yield ev.Wait(wait)
+            else:
+                next_frame = now
+    return video
+
+
+def _real_sequence(spec: dict, sequence: int, length: int) -> tuple[np.ndarray, dict, tuple[int, ...]]:
+    """Test sequence number ``sequence`` of a dataset (the training one if there is no test split), with the
+    dataset's meta and frame shape, at least ``length`` frames long where the data allows.
+
+    Bouncing balls are simulated for just that video: their test videos do not depend on the training set,
+    and a longer or larger draw begins with the same videos. Motion capture is cut into test windows of
+    ``length`` frames if its test parts are that long (the channels are standardised by the training
+    frames alone, whatever the window length, so the model sees the same numbers).
+    """
+    from engine.data import DataError, cached_dataset
+
+    spec = dict(spec)
+    T = int(spec.get("T", 100 if spec.get("name") == "bouncing_balls" else 50))
+    if spec.get("name") == "bouncing_balls":
+        spec.update(n_train=1, n_test=sequence + 1, T=max(T, length), valid=0, limit=0)
+    elif spec.get("name") in ("mocap_mit", "bvh") and length > T:
+        try:
+            longer = cached_dataset({**spec, "T": length, "stride": length, "valid": 0, "limit": 0})
+        except DataError:  # longer than the motions: keep the windows the model was trained on
+            longer = None
+        if longer is not None and len(longer.test) > sequence:
+            spec = longer.spec
+    dataset = cached_dataset(spec)
+    if not dataset.is_sequence:
+        raise ValueError(f"{dataset.name} holds single examples, not sequences")
+    pool = dataset.test if len(dataset.test) else dataset.train
+    if not 0 <= sequence < len(pool):
+        raise ValueError(f"there is no sequence {sequence}: {dataset.name} has {len(pool)} test sequences")
+    return pool[sequence], dataset.meta, tuple(dataset.shape)
+
+
 def rename_model(ctx: Any, model: str, new: str) -> dict:
     new = new.strip()
     if not new:
@@ -122,17 +245,33 @@ def model_history(ctx: Any, model: str) -> list[dict]:
     return [dict(r) for r in ctx.registry[model].history]
 
 
+def model_chains(ctx: Any, model: str, n: int = 64) -> np.ndarray | None:
+    """The images of a model's persistent chains (what it last dreamt in training), or None."""
+    from engine.training.trainer import frames_of
+
+    entry = ctx.registry[model]
+    shape = tuple(entry.data.get("shape") or _squareish(entry.config.n_visible))
+    return frames_of(entry.module, shape, n)
+
+
 def filters(ctx: Any, model: str, n: int = 100, data: dict | None = None, n_data: int = 500) -> dict:
     """Receptive fields (the first ``n`` weight columns as images) and histograms of the weights and of
-    the hidden units' mean activations on data, for the studio's filters panel."""
+    the hidden units' mean activations on data, for the studio's filters panel. For a sequence model,
+    those of each frame's RBM (its static hidden biases; the past shifts them frame by frame)."""
     from engine.data import cached_dataset
 
     entry = ctx.registry[model]
     module = entry.module
-    if not hasattr(module, "standard_params"):
+    if hasattr(module, "standard_params"):
+        p = module.standard_params()
+        W_dev = p.W
+        hidden = lambda X: module.hidden_probs(X, p)  # noqa: E731
+    elif getattr(module, "takes_sequences", False):
+        W_dev = module.W
+        hidden = lambda X: module.hidden_probs(X, module.b_h)  # noqa: E731
+    else:
         raise ValueError(f"{entry.kind} models have no filters to show")
-    p = module.standard_params()
-    W = p.W.detach().float().cpu()
+    W = W_dev.detach().float().cpu()
     shape = tuple(entry.data.get("shape") or ())
     if len(shape) != 2 or shape[0] * shape[1] != W.shape[0]:
         shape = _squareish(W.shape[0])
@@ -143,15 +282,18 @@ def filters(ctx: Any, model: str, n: int = 100, data: dict | None = None, n_data
     w_counts, w_edges = np.histogram(W.numpy(), bins=60)
     out = {"filters": fields.numpy(), "weight_hist": (w_counts, w_edges), "hidden_hist": None,
            "shape": shape, "n_hidden": int(W.shape[1])}
-    spec = data or entry.data.get("spec")
+    spec = dict(data or entry.data.get("spec") or {})
     if spec:
+        if spec.get("name") == "bouncing_balls":  # simulate only the videos needed, not the training set
+            spec.update(n_train=-(-n_data // int(spec.get("T", 100))), valid=0, limit=0)
         try:
-            X = torch.from_numpy(cached_dataset(spec).train[:n_data]).to(p.W.device)
+            train = cached_dataset(spec).train
+            X = torch.from_numpy(train.reshape(-1, train.shape[-1])[:n_data]).to(W_dev.device)
         except ValueError:
             X = None
         if X is not None and X.shape[1] == W.shape[0]:
             with torch.no_grad():
-                h = module.hidden_probs(X, p).mean(0).float().cpu().numpy()
+                h = hidden(X).mean(0).float().cpu().numpy()
             out["hidden_hist"] = np.histogram(h, bins=40, range=(0.0, 1.0))
     return out
 

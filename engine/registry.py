@@ -42,6 +42,7 @@ class ModelEntry:
         return {
             "name": self.name,
             "kind": self.kind,
+            "sequence": bool(getattr(self.module, "takes_sequences", False)),  # a model of sequences (videos)
             "config": config_to_dict(self.config),
             "parameters": self.n_parameters,
             "step": int(self.trainer.get("step", 0)),

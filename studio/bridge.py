@@ -29,6 +29,8 @@ class EngineBridge(QObject):
     metrics_ready = Signal(object)
     #: a job produced an image (Frame)
     frame_ready = Signal(object)
+    #: a video job said what it is about to stream (VideoStarted)
+    video_started = Signal(object)
     #: a job wrote a log line (Log)
     log_ready = Signal(object)
     #: a job ended well (Finished)
@@ -57,8 +59,8 @@ class EngineBridge(QObject):
         self._callbacks: dict[int, tuple[Callable | None, Callable | None]] = {}
         self._typed = {
             ev.JobStarted: self.job_started, ev.Progress: self.progress_changed, ev.Metrics: self.metrics_ready,
-            ev.Frame: self.frame_ready, ev.Log: self.log_ready, ev.Finished: self.job_finished,
-            ev.Failed: self.job_failed, ev.Cancelled: self.job_cancelled,
+            ev.Frame: self.frame_ready, ev.VideoStarted: self.video_started, ev.Log: self.log_ready,
+            ev.Finished: self.job_finished, ev.Failed: self.job_failed, ev.Cancelled: self.job_cancelled,
             ev.StateChanged: self.job_state_changed, ev.ModelChanged: self.model_changed,
         }
         self._incoming.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)

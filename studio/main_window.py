@@ -22,14 +22,20 @@ from studio.panels.messages_panel import MessagesPanel
 from studio.panels.models_panel import ModelsPanel
 from studio.panels.sampling_panel import SamplingPanel
 from studio.panels.training_panel import TrainingPanel
+from studio.panels.video_panel import VideoPanel
 from studio.settings import Settings
 from studio.widgets.notification import NotificationBar
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the bundled pretrained model the studio opens with (made by the command in resources/README.md)
 DEMO_MODEL = ROOT / "resources" / "models" / "mnist-rbm"
+#: the bundled bouncing-balls RTRBM, opened beside it when present, for the Video view
+DEMO_VIDEO_MODEL = ROOT / "resources" / "models" / "balls-rtrbm"
 #: bump when the dock layout changes, so an old saved layout is not restored onto new panels
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
+#: where each tool panel docks by default (View > Reset layout puts them back)
+DOCK_AREAS = {"models": Qt.DockWidgetArea.LeftDockWidgetArea, "training": Qt.DockWidgetArea.RightDockWidgetArea,
+              "filters": Qt.DockWidgetArea.BottomDockWidgetArea, "messages": Qt.DockWidgetArea.BottomDockWidgetArea}
 SHUTDOWN_S = 4.0
 
 
@@ -72,6 +78,7 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel(self.library, data_root=self.data_root)
         self.sampling_panel = SamplingPanel(self.library, data_root=self.data_root)
         self.sampling_panel.fps.setValue(int(self.settings.get("sampling/fps")))
+        self.video_panel = VideoPanel(self.library, data_root=self.data_root)
         self.filters_panel = FiltersPanel(self.library)
         self.messages_panel = MessagesPanel(self.bridge)
         self.panels: dict[str, QWidget] = {}
@@ -79,12 +86,12 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self.add_view("sampling", "Sampling", self.sampling_panel)
-        self.add_dock("models", "Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.add_dock("training", "Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.add_dock("filters", "Filters", self.filters_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.add_dock("messages", "Messages", self.messages_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.docks["filters"], self.docks["messages"])
-        self.docks["filters"].raise_()
+        self.add_view("video", "Video", self.video_panel)
+        self.add_dock("models", "Models", self.models_panel)
+        self.add_dock("training", "Training", self.training_panel)
+        self.add_dock("filters", "Filters", self.filters_panel)
+        self.add_dock("messages", "Messages", self.messages_panel)
+        self._arrange_docks()
         self._build_status_bar()
 
         self.models_panel.new_requested.connect(self.new_model)
@@ -104,7 +111,7 @@ class MainWindow(QMainWindow):
 
     # ----- layout -----
     def add_view(self, key: str, title: str, widget: QWidget) -> None:
-        """A main view: a tab of the central workspace (sampling now; video, piano roll, canvas later)."""
+        """A main view: a tab of the central workspace (sampling, video; piano roll, canvas later)."""
         widget.setObjectName(f"{key}_panel")
         self.panels[key] = widget
         self.workspace.addTab(widget, title)
@@ -112,13 +119,13 @@ class MainWindow(QMainWindow):
         action.triggered.connect(lambda: self.workspace.setCurrentWidget(widget))
         self.views_menu.addAction(action)
 
-    def add_dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def add_dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea | None = None) -> QDockWidget:
         """A tool panel in a dock that can be moved, floated, closed and re-opened from the View menu."""
         widget.setObjectName(f"{key}_panel")
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{key}_dock")
         dock.setWidget(widget)
-        self.addDockWidget(area, dock)
+        self.addDockWidget(area or DOCK_AREAS.get(key, Qt.DockWidgetArea.RightDockWidgetArea), dock)
         self.panels[key] = widget
         self.docks[key] = dock
         toggle = dock.toggleViewAction()
@@ -159,13 +166,13 @@ class MainWindow(QMainWindow):
 
         run = bar.addMenu("&Run")
         tp = lambda: self.training_panel  # noqa: E731 - the panel is built after the menus
-        sp = lambda: self.sampling_panel  # noqa: E731
         self.actions["train"] = action(run, "&Train", lambda: tp().train(), "Ctrl+T", "action_train")
         self.actions["pause"] = action(run, "&Pause / resume training", lambda: tp().toggle_pause(), "Ctrl+P",
                                        "action_pause")
         self.actions["stop"] = action(run, "S&top training", lambda: tp().stop(), "Ctrl+.", "action_stop")
         run.addSeparator()
-        self.actions["sample"] = action(run, "&Sample", lambda: sp().start(), "Ctrl+G", "action_sample")
+        self.actions["sample"] = action(run, "&Sample / generate video", lambda: self.sample(), "Ctrl+G",
+                                        "action_sample")
         self.actions["stop_all"] = action(run, "Stop &all jobs", self.bridge.cancel_all, "Ctrl+Shift+.",
                                           "action_stop_all")
 
@@ -216,6 +223,21 @@ class MainWindow(QMainWindow):
         for key in ("save", "save_as", "train", "sample"):
             self.actions[key].setEnabled(has)
         self.setWindowTitle(f"{name} — Boltzmann Studio" if name else "Boltzmann Studio")
+        if has:  # the view that can show what the model makes: videos for sequence models
+            self.workspace.setCurrentWidget(self.video_panel if self.is_sequence_model(name)
+                                            else self.sampling_panel)
+
+    def is_sequence_model(self, name: str) -> bool:
+        return bool(self.library.infos.get(name, {}).get("sequence"))
+
+    def sample(self) -> None:
+        """Run ▸ Sample: chains of an RBM in the Sampling view, a video of a sequence model in the Video view."""
+        if self.is_sequence_model(self.library.current):
+            self.workspace.setCurrentWidget(self.video_panel)
+            self.video_panel.start()
+        else:
+            self.workspace.setCurrentWidget(self.sampling_panel)
+            self.sampling_panel.start()
 
     # ----- persistence -----
     def _restore_layout(self) -> None:
@@ -233,15 +255,22 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def reset_layout(self) -> None:
-        for key, area in (("models", Qt.DockWidgetArea.LeftDockWidgetArea),
-                          ("training", Qt.DockWidgetArea.RightDockWidgetArea),
-                          ("filters", Qt.DockWidgetArea.BottomDockWidgetArea),
-                          ("messages", Qt.DockWidgetArea.BottomDockWidgetArea)):
+        for key, area in DOCK_AREAS.items():
             dock = self.docks[key]
             dock.setFloating(False)
             self.addDockWidget(area, dock)
             dock.show()
+        self._arrange_docks()
+
+    def _arrange_docks(self) -> None:
+        """The default layout: the model library on the left and training on the right, both full height;
+        filters and messages under the workspace, where the samples are."""
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["filters"], self.docks["messages"])
+        self.docks["filters"].raise_()
+        self.resizeDocks([self.docks["models"], self.docks["training"]], [240, 600], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["filters"]], [300], Qt.Orientation.Vertical)
 
     def data_root(self) -> str:
         """The data folder to give the engine ("" lets it resolve $BOLTZMANN_DATA and the default)."""
@@ -321,12 +350,17 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     def load_demo(self) -> None:
-        """Open the bundled MNIST RBM and start its chains, so the window shows something alive at once."""
+        """Open the bundled MNIST RBM and start its chains, so the window shows something alive at once (and
+        the bundled bouncing-balls RTRBM, when there is one, for the Video view)."""
         if not (DEMO_MODEL / "model.json").is_file():
             self.notify(f"The bundled demo model is missing ({DEMO_MODEL}); create a model with File ▸ New.",
                         "warning")
             return
         self.load_checkpoint(str(DEMO_MODEL), on_done=lambda info: self.sampling_panel.start())
+        if (DEMO_VIDEO_MODEL / "model.json").is_file():
+            from engine import jobs
+
+            self.bridge.submit(jobs.load_model, str(DEMO_VIDEO_MODEL), job_name="open the video demo")
 
     # ----- drag and drop -----
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -374,7 +408,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self._save_layout()
-        self._status_timer.stop()
+        for timer in self.findChildren(QTimer):  # panels' playback and repaint timers: a closed window is idle
+            timer.stop()
         self.bridge.cancel_all()
         self.bridge.shutdown(SHUTDOWN_S)
         super().closeEvent(event)

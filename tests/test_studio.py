@@ -268,6 +268,12 @@ def test_the_bundled_demo_opens_and_samples(qtbot, tmp_path, mnist_root):
     info = w.library.current_info()
     assert info["kind"] == "rbm" and info["step"] > 0
     assert np.isfinite(w.sampling_panel.grid).all()
+    # the training panel shows what the demo learned: its curves so far and its persistent chains
+    panel = w.training_panel
+    qtbot.waitUntil(lambda: panel.samples.image is not None, timeout=10_000)
+    panel.curves.flush()
+    assert panel.curves.n_points("recon_error") > 10
+    assert panel.samples.image.shape[0] >= 28 * 4
     w.close()
 
 

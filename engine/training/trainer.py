@@ -35,22 +35,24 @@ class TrainConfig:
     epochs: int = param(20, "Train until the model has seen the training set this many times.", min=1,
                         max=100_000)
     batch_size: int = param(100, "Examples per update.", min=1, max=100_000)
-    lr: float = param(0.01, "Learning rate.", min=0.0, max=100.0)
-    lr_schedule: str = param("constant", "How the learning rate changes over the run.", choices=SCHEDULES)
+    lr: float = param(0.01, "Learning rate.", min=0.0, max=100.0, label="Learning rate")
+    lr_schedule: str = param("constant", "How the learning rate changes over the run.", choices=SCHEDULES,
+                             label="LR schedule")
     lr_final: float = param(0.01, "Final learning rate as a fraction of lr (decaying schedules).", min=0.0,
-                            max=1.0)
+                            max=1.0, label="Final LR")
     momentum: float = param(0.9, "Momentum.", min=0.0, max=0.999)
     momentum_warmup: int = param(0, "Epochs at momentum 0.5 before the full momentum (Hinton's guide: 5).",
-                                 min=0, max=10_000)
+                                 min=0, max=10_000, label="Momentum warm-up")
     weight_decay: float = param(0.0, "L2 penalty on the weights (not the biases).", min=0.0, max=1.0)
     seed: int = param(0, "Seed of the initial weights, data order and sampling.", min=0, max=2**31 - 1)
     monitor_every: int = param(200, "Updates between monitor points (curves and divergence checks).",
-                               min=1, max=1_000_000)
+                               min=1, max=1_000_000, label="Monitor every")
     monitor_size: int = param(1000, "Examples used for each monitor.", min=1, max=100_000)
     frame_every: int = param(0, "Updates between snapshots of the model's samples (0: none).", min=0,
-                             max=1_000_000)
+                             max=1_000_000, label="Samples every")
     time_budget_s: float = param(0.0, "Stop after this many seconds of training (0: no limit); decaying "
-                                 "schedules then follow the clock.", min=0.0, max=1e7)
+                                 "schedules then follow the clock.", min=0.0, max=1e7,
+                                 label="Time budget (s)")
 
 
 class Diverged(RuntimeError):

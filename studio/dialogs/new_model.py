@@ -8,8 +8,14 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from studio.widgets.config_form import ConfigForm
 
-#: visible sizes of the bundled datasets, offered as presets for n_visible
-SHAPE_PRESETS = (("MNIST digits (28×28 = 784)", 784), ("Custom", 0))
+#: the bundled datasets' frames, offered as presets: (title, n_visible, visible units or "" to keep)
+SHAPE_PRESETS = (("MNIST digits (28×28 = 784)", 784, "binary"),
+                 ("Bouncing balls video (30×30 = 900)", 900, "binary"),
+                 ("Motion capture, MIT walking (49 channels)", 49, "gaussian"),
+                 ("Custom", 0, ""))
+VISIBLE_NAMES = {"binary": ("binary", "bernoulli"), "gaussian": ("gaussian",)}
+#: the preset each family starts with: sequence models are for videos and motion, the others for images
+FAMILY_PRESET = {"rtrbm": 1, "trbm": 1}
 
 
 class NewModelDialog(QDialog):
@@ -31,8 +37,8 @@ class NewModelDialog(QDialog):
         self.name.setPlaceholderText("a name for the model")
         self.preset = QComboBox()
         self.preset.setObjectName("new_preset")
-        for title, n in SHAPE_PRESETS:
-            self.preset.addItem(title, n)
+        for title, n, visible in SHAPE_PRESETS:
+            self.preset.addItem(title, (n, visible))
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Seed of the initial weights")
@@ -64,12 +70,25 @@ class NewModelDialog(QDialog):
         self.forms.setCurrentIndex(index)
         if not self.name.text():
             self.name.setPlaceholderText(self.family.currentData())
-        self._apply_preset()
+        kind, before = self.family.currentData(), getattr(self, "_kind", None)
+        self._kind = kind
+        preset = FAMILY_PRESET.get(kind, 0)
+        if (before is None or preset != FAMILY_PRESET.get(before, 0)) and self.preset.currentIndex() != preset:
+            self.preset.setCurrentIndex(preset)  # from images to sequences or back; applies it
+        else:
+            self._apply_preset()
 
     def _apply_preset(self) -> None:
-        n = self.preset.currentData()
-        if n and "n_visible" in self.form().widgets:
+        n, visible = self.preset.currentData()
+        widgets = self.form().widgets
+        if n and "n_visible" in widgets:
             self.form().set_values({"n_visible": n})
+        if visible and "visible" in widgets:  # the RBM calls binary units bernoulli
+            box = widgets["visible"]
+            names = [box.itemText(i) for i in range(box.count())]
+            choice = next((c for c in VISIBLE_NAMES[visible] if c in names), None)
+            if choice:
+                self.form().set_values({"visible": choice})
 
     def request(self) -> dict[str, Any]:
         """What to pass to ``engine.jobs.create_model``."""

@@ -21,7 +21,7 @@ class FiltersPanel(QWidget):
         super().__init__(parent)
         self.library = library
         self.bridge = library.bridge
-        self.mosaic = ImageView()
+        self.mosaic = ImageView(placeholder="The learned filters of the selected model appear here.")
         self.mosaic.setMinimumSize(200, 200)
         self.weights = self._histogram("Weights", "weight")
         self.hidden = self._histogram("Hidden activations", "mean activation on data")

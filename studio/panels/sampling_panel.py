@@ -33,7 +33,7 @@ class SamplingPanel(QWidget):
         self.recorded: list[np.ndarray] = []
         self.grid: np.ndarray | None = None
 
-        self.view = ImageView()
+        self.view = ImageView(placeholder="Press Sample to watch the model dream, one Gibbs step at a time.")
         self.view.setMinimumSize(200, 200)
         self.chains = self._spin(1, 400, 64, "Number of parallel Gibbs chains")
         self.every = self._spin(1, 10_000, 1, "Gibbs steps between two frames")
@@ -100,6 +100,9 @@ class SamplingPanel(QWidget):
         name = self.library.current
         if not name:
             return
+        if (self.library.infos.get(name) or {}).get("sequence"):
+            self.status.setText(f"{name} is a model of sequences: generate videos from it in the Video view.")
+            return
         if self.handle is not None:
             self.bridge.cancel(self.handle)
         self.recorded.clear()
@@ -113,9 +116,7 @@ class SamplingPanel(QWidget):
         self.handle = self.bridge.submit(
             jobs.sample, name, n_chains=self.chains.value(), steps=self.steps.value(), every=self.every.value(),
             seed=self.seed.value(), start=self.start_from.currentText(), data=data, fps=self.fps.value(),
-            job_name=f"sample {name}")
-        if paused:
-            self.bridge.step(self.handle)
+            job_name=f"sample {name}", pause_at_frame=paused)
         self.status.setText(f"Sampling {name}…")
         self._update_buttons()
 
@@ -169,10 +170,11 @@ class SamplingPanel(QWidget):
 
     def _update_buttons(self) -> None:
         running = self.handle is not None
-        self.buttons["start"].setEnabled(bool(self.library.current))
+        usable = bool(self.library.current) and not (self.library.current_info() or {}).get("sequence")
+        self.buttons["start"].setEnabled(usable)
         self.buttons["pause"].setEnabled(running)
         self.buttons["pause"].setText("Resume" if running and self.handle.paused else "Pause")
-        self.buttons["step"].setEnabled(bool(self.library.current))
+        self.buttons["step"].setEnabled(usable)
         self.buttons["stop"].setEnabled(running)
 
     # ----- export -----

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QProgressBar, QScrollArea, QSpinBox, QSplitter,
+                               QPlainTextEdit, QProgressBar, QScrollArea, QSpinBox, QSplitter, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 from PySide6.QtCore import Qt
 
@@ -15,7 +15,15 @@ from studio.widgets.config_form import ConfigForm
 from studio.widgets.curves import CurvesWidget
 from studio.widgets.image_view import ImageView
 
-DATASETS = (("MNIST", "mnist"), ("Folder of images…", "folder"))
+DATASETS = (("MNIST", "mnist"), ("Bouncing balls (video)", "bouncing_balls"),
+            ("Motion capture: MIT walking", "mocap_mit"), ("Motion capture: BVH file or folder…", "bvh"),
+            ("Folder of images…", "folder"))
+#: which options each dataset takes (the other rows are hidden)
+OPTIONS = {"mnist": ("binarize", "limit", "valid"), "folder": ("path", "binarize", "limit", "valid"),
+           "bouncing_balls": ("n_train", "T", "n_balls", "res", "valid"),
+           "mocap_mit": ("T", "limit", "valid"), "bvh": ("path", "T", "limit", "valid")}
+#: datasets of sequences (what TRBMs and RTRBMs train on)
+SEQUENCE_DATASETS = ("bouncing_balls", "mocap_mit", "bvh")
 
 
 def format_eta(seconds: float | None) -> str:
@@ -27,8 +35,30 @@ def format_eta(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def _spin(lo: int, hi: int, value: int, tip: str, special: str = "") -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setToolTip(tip)
+    if special:
+        s.setSpecialValueText(special)
+    return s
+
+
+def sequence_data_for(config: dict) -> dict:
+    """Bundled sequence data that fits a new sequence model: motion capture for real-valued visibles,
+    else bouncing balls of its frame size."""
+    import math
+
+    n = int(config.get("n_visible", 900))
+    if config.get("visible") == "gaussian":
+        return {"name": "mocap_mit"}
+    res = math.isqrt(n)
+    return {"name": "bouncing_balls", "res": res if res * res == n else 30}
+
+
 class DataSelector(QGroupBox):
-    """Which data to train on, as an engine dataset spec."""
+    """Which data to train on, as an engine dataset spec; only the chosen dataset's options are shown."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Data", parent)
@@ -41,7 +71,6 @@ class DataSelector(QGroupBox):
         self.binarize.setToolTip("stochastic: one fixed draw per pixel (the literature's protocol); threshold: "
                                  "pixel > 0.5; none: grey levels (for Gaussian visibles)")
         self.folder = QLineEdit()
-        self.folder.setPlaceholderText("a folder of PNG / JPEG images")
         browse = QToolButton()
         browse.setText("…")
         browse.clicked.connect(self._browse)
@@ -51,39 +80,62 @@ class DataSelector(QGroupBox):
         self.folder_row = QWidget()
         self.folder_row.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
-        self.limit = QSpinBox()
-        self.limit.setRange(0, 10_000_000)
-        self.limit.setSpecialValueText("all")
-        self.limit.setToolTip("Use only the first N training examples (0: all)")
-        self.valid = QSpinBox()
-        self.valid.setRange(0, 1_000_000)
-        self.valid.setValue(0)
-        self.valid.setToolTip("Hold out the last N training examples for validation curves")
-        form = QFormLayout(self)
-        form.addRow("Dataset", self.dataset)
-        form.addRow("Folder", self.folder_row)
-        form.addRow("Binarise", self.binarize)
-        form.addRow("Examples", self.limit)
-        form.addRow("Validation", self.valid)
+        self.limit = _spin(0, 10_000_000, 0, "Use only the first N training examples (0: all)", "all")
+        self.valid = _spin(0, 1_000_000, 0, "Hold out the last N training examples for validation curves")
+        self.n_train = _spin(1, 1_000_000, 4000, "Training videos (drawn afresh every epoch; the paper: 4000)")
+        self.T = _spin(2, 100_000, 100, "Frames per training sequence (videos: 100; motion capture: windows of "
+                                        "50)")
+        self.n_balls = _spin(1, 8, 3, "Balls in each video")
+        self.res = _spin(2, 256, 30, "Video frames are res × res pixels (30: 900 visible units)")
+        self.form = QFormLayout(self)
+        self.rows: dict[str, QWidget] = {"path": self.folder_row, "binarize": self.binarize, "limit": self.limit,
+                                         "valid": self.valid, "n_train": self.n_train, "T": self.T,
+                                         "n_balls": self.n_balls, "res": self.res}
+        self.form.addRow("Dataset", self.dataset)
+        for key, title in (("path", "Folder"), ("binarize", "Binarise"), ("n_train", "Videos"),
+                           ("T", "Frames"), ("n_balls", "Balls"), ("res", "Resolution"), ("limit", "Examples"),
+                           ("valid", "Validation")):
+            self.form.addRow(title, self.rows[key])
         self.dataset.currentIndexChanged.connect(self._update)
         self._update()
 
+    def key(self) -> str:
+        return str(self.dataset.currentData())
+
     def _browse(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Folder of images", self.folder.text())
+        if self.key() == "bvh":
+            d = QFileDialog.getExistingDirectory(self, "Folder of BVH files", self.folder.text())
+        else:
+            d = QFileDialog.getExistingDirectory(self, "Folder of images", self.folder.text())
         if d:
             self.folder.setText(d)
 
     def _update(self) -> None:
-        self.folder_row.setEnabled(self.dataset.currentData() == "folder")
+        key = self.key()
+        shown = OPTIONS.get(key, ())
+        for name, widget in self.rows.items():
+            self.form.setRowVisible(widget, name in shown)
+        self.folder.setPlaceholderText("a .bvh file, or a folder of them (e.g. mocap/cmu_bvh)" if key == "bvh"
+                                       else "a folder of PNG / JPEG images")
+        if key in ("mocap_mit", "bvh") and self.T.value() == 100:
+            self.T.setValue(50)
+        elif key == "bouncing_balls" and self.T.value() == 50:
+            self.T.setValue(100)
 
     def spec(self) -> dict:
-        spec: dict[str, Any] = {"name": self.dataset.currentData(), "binarize": self.binarize.currentText()}
-        if spec["name"] == "folder":
+        key = self.key()
+        spec: dict[str, Any] = {"name": key}
+        shown = OPTIONS.get(key, ())
+        if "binarize" in shown:
+            spec["binarize"] = self.binarize.currentText()
+        if "path" in shown:
             spec["path"] = self.folder.text()
-        if self.limit.value():
-            spec["limit"] = self.limit.value()
-        if self.valid.value():
-            spec["valid"] = self.valid.value()
+        for name in ("n_train", "T", "n_balls", "res"):
+            if name in shown:
+                spec[name] = self.rows[name].value()
+        for name in ("limit", "valid"):
+            if name in shown and self.rows[name].value():
+                spec[name] = self.rows[name].value()
         return spec
 
     def set_spec(self, spec: dict) -> None:
@@ -92,8 +144,10 @@ class DataSelector(QGroupBox):
             self.dataset.setCurrentIndex(i)
         self.binarize.setCurrentText(spec.get("binarize", "stochastic"))
         self.folder.setText(spec.get("path", ""))
-        self.limit.setValue(int(spec.get("limit", 0) or 0))
-        self.valid.setValue(int(spec.get("valid", 0) or 0))
+        defaults = {"n_train": 4000, "T": 100 if spec.get("name") == "bouncing_balls" else 50, "n_balls": 3,
+                    "res": 30, "limit": 0, "valid": 0}
+        for name, default in defaults.items():
+            self.rows[name].setValue(int(spec.get(name, default) or default))
 
 
 class TrainingPanel(QWidget):
@@ -131,7 +185,7 @@ class TrainingPanel(QWidget):
         self.status.setObjectName("train_status")
         self.curves = CurvesWidget()
         self.curves.setMinimumHeight(220)
-        self.samples = ImageView()
+        self.samples = ImageView(placeholder="The model's chains appear here while it trains.")
         self.samples.setObjectName("train_samples")
         self.samples.setMinimumSize(120, 120)
         self.samples.setToolTip("What the model currently dreams: its persistent chains (or reconstructions)")
@@ -150,18 +204,19 @@ class TrainingPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
-        scroll.setMinimumWidth(250)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(left.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
 
+        below = QTabWidget()
+        below.setObjectName("train_tabs")
+        below.setDocumentMode(True)
+        below.addTab(self.samples, "Chains")
+        below.addTab(self.log, "Log")
         right = QSplitter(Qt.Orientation.Vertical)
-        views = QSplitter(Qt.Orientation.Horizontal)
-        views.addWidget(self.curves)
-        views.addWidget(self.samples)
-        views.setStretchFactor(0, 3)
-        views.setStretchFactor(1, 1)
-        right.addWidget(views)
-        right.addWidget(self.log)
-        right.setStretchFactor(0, 4)
-        right.setStretchFactor(1, 1)
+        right.addWidget(self.curves)
+        right.addWidget(below)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
 
         top = QVBoxLayout()
         top.addWidget(bar)
@@ -195,6 +250,9 @@ class TrainingPanel(QWidget):
             return  # keep showing the run in progress
         self._model = name
         self.curves.clear()
+        self.samples.clear()
+        self.progress.setValue(0)
+        self.progress.setFormat("not training")
         self._update_buttons()
         info = self.library.infos.get(name)
         if not info:
@@ -203,10 +261,19 @@ class TrainingPanel(QWidget):
         spec = (info.get("data") or {}).get("spec")
         if spec:
             self.data.set_spec(spec)
+        elif info.get("sequence") and self.data.key() not in SEQUENCE_DATASETS:
+            self.data.set_spec(sequence_data_for(info.get("config", {})))
         self.status.setText(f"{name}: {info['step']:,} updates, {info['epoch']:.2f} epochs trained")
         from engine import jobs
 
         self.bridge.submit(jobs.model_history, name, on_done=lambda h, n=name: self._show_history(n, h))
+        self.bridge.submit(jobs.model_chains, name, on_done=lambda c, n=name: self._show_chains(n, c))
+
+    def _show_chains(self, name: str, chains: Any) -> None:
+        if name == self._model and self.handle is None and chains is not None:
+            from engine.utils.images import tile
+
+            self.samples.set_image(tile(chains))
 
     def _show_history(self, name: str, history: list[dict]) -> None:
         if name != self._model or self.handle is not None:
@@ -235,6 +302,7 @@ class TrainingPanel(QWidget):
         self.log.appendPlainText(f"— training {name}")
         self.handle = self.bridge.submit(train, name, spec, cfg, job_name=f"train {name}")
         self.progress.setValue(0)
+        self.progress.setFormat("%p%")
         self.status.setText("Loading data…")
         self._update_buttons()
         self.training_started.emit(self.handle)

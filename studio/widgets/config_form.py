@@ -9,6 +9,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QSpinBox, QWidget
 
 
+class FloatBox(QDoubleSpinBox):
+    """A spin box for floats that shows 0.01 rather than 0.010000 (six significant digits kept)."""
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.6g}"
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
@@ -35,7 +42,7 @@ class ConfigForm(QWidget):
                 help_ += f"\nRange: {rng[0]} .. {rng[1]}"
             w.setToolTip(help_.strip())
             self.widgets[f.name] = w
-            layout.addRow(_label(f.name), w)
+            layout.addRow(f.metadata.get("label") or _label(f.name), w)
         self.set_values({f.name: f.default for f in dataclasses.fields(cls) if f.name not in skip})
 
     def _make(self, f: dataclasses.Field, typ: Any) -> QWidget:
@@ -54,7 +61,7 @@ class ConfigForm(QWidget):
             w.setKeyboardTracking(False)
             w.valueChanged.connect(self.values_changed)
         elif typ is float:
-            w = QDoubleSpinBox()
+            w = FloatBox()
             w.setDecimals(6)
             w.setRange(float(meta.get("min") if meta.get("min") is not None else -1e12),
                        float(meta.get("max") if meta.get("max") is not None else 1e12))

@@ -5,11 +5,18 @@ Points go into preallocated numpy buffers (doubled when full); each series is on
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
-PENS = {"train": pg.mkPen((31, 119, 180), width=2), "valid": pg.mkPen((255, 127, 14), width=2)}
+COLORS = {"train": (31, 119, 180), "valid": (255, 127, 14)}
+PENS = {split: pg.mkPen(color, width=2) for split, color in COLORS.items()}
+#: height of one row of plots, so that small docks scroll rather than squash the axes
+ROW_HEIGHT = 170
+#: narrowest a plot gets before the grid drops a column
+PLOT_WIDTH = 300
 HIDDEN = {"lr"}
 TITLES = {"recon_error": "Reconstruction error", "free_energy": "Free energy", "pseudo_ll":
           "Pseudo-log-likelihood", "ais_ll": "AIS log-likelihood", "exact_ll": "Log-likelihood"}
@@ -39,29 +46,64 @@ class CurvesWidget(QWidget):
         self.x_label = x_label
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.view)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
+        layout.addWidget(scroll)
         self.plots: dict[str, pg.PlotItem] = {}
         self.series: dict[tuple[str, str], Series] = {}
         self._dirty: set[tuple[str, str]] = set()
+        self._columns = 2
+
+    def _fit_columns(self, width: int) -> int:
+        return max(1, min(3, width // PLOT_WIDTH))
+
+    def _layout(self) -> None:
+        """Place the plots in a grid as wide as the widget allows; rows scroll."""
+        ci = self.view.ci
+        for p in self.plots.values():
+            if p in ci.items:
+                ci.removeItem(p)
+        for i, p in enumerate(self.plots.values()):
+            ci.addItem(p, row=i // self._columns, col=i % self._columns)
+        rows = -(-len(self.plots) // self._columns)
+        self.view.setMinimumHeight(ROW_HEIGHT * rows)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        columns = self._fit_columns(event.size().width())
+        if columns != self._columns:
+            self._columns = columns
+            self._layout()
 
     def clear(self) -> None:
         self.view.clear()
+        self.view.setMinimumHeight(0)
         self.plots.clear()
         self.series.clear()
         self._dirty.clear()
 
     def _plot(self, metric: str) -> pg.PlotItem:
         if metric not in self.plots:
-            if self.plots and len(self.plots) % 2 == 0:
-                self.view.nextRow()
-            p = self.view.addPlot(title=TITLES.get(metric, metric.replace("_", " ")))
+            p = pg.PlotItem()
             p.setLabel("bottom", self.x_label)
             p.showGrid(x=True, y=True, alpha=0.3)
-            p.addLegend(offset=(-5, 5))
+            p.getAxis("left").setWidth(48)
             self.plots[metric] = p
+            self._layout()
         return self.plots[metric]
+
+    def _retitle(self, metric: str) -> None:
+        """The title doubles as the legend: the metric's name and its splits in their colours."""
+        keys = ""
+        for split in (s for (m, s) in self.series if m == metric):
+            r, g, b = COLORS.get(split, COLORS["train"])
+            keys += f"&nbsp;&nbsp;<span style='color:#{r:02x}{g:02x}{b:02x}'>&#9632; {split}</span>"
+        self.plots[metric].setTitle(f"{TITLES.get(metric, metric.replace('_', ' ').capitalize())}{keys}",
+                                    size="10pt")
 
     def add_point(self, metric: str, split: str, x: float, y: float) -> None:
         if metric in HIDDEN or not np.isfinite(y):
@@ -72,6 +114,7 @@ class CurvesWidget(QWidget):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
             self.series[key] = Series(item)
+            self._retitle(metric)
         self.series[key].append(x, y)
         self._dirty.add(key)
 
