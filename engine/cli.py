@@ -347,6 +347,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_midi_inspect(args: argparse.Namespace) -> int:
+    """What was read from a MIDI file; a malformed file is a MidiError (a ValueError: exit 2, one line)."""
+    from engine.music.midi_io import read_midi
+
+    score = read_midi(args.file)
+    print(json.dumps(score.to_json()) if args.json else score.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine import __version__
     from engine.models import FAMILIES
@@ -427,6 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
     common(s)
     data_opts(s, False)
     s.set_defaults(func=cmd_sample)
+
+    m = sub.add_parser("midi", help="read MIDI files")
+    midi = m.add_subparsers(dest="midi_command", required=True, metavar="COMMAND")
+    mi = midi.add_parser("inspect", help="print the notes, drums and timing read from a MIDI file")
+    mi.add_argument("file")
+    mi.add_argument("--json", action="store_true", help='one JSON object: {"notes": [[pitch, start_s, end_s, '
+                    'velocity, channel], ...], "drums": [...], "tempo_changes": n, "ticks_per_beat": n}')
+    mi.set_defaults(func=cmd_midi_inspect)
 
     i = sub.add_parser("info", help="describe a checkpoint")
     i.add_argument("checkpoint")

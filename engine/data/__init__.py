@@ -3,7 +3,9 @@
 ``{"name": "mnist", "binarize": "threshold"}`` or ``{"name": "folder", "path": "...", "size": [28, 28]}``;
 common keys: ``root`` (data folder), ``limit`` (first N training examples), ``valid`` (hold out the last N
 training examples for validation curves). Sequence data (``bouncing_balls``, ``mocap_mit``, ``bvh``) comes as
-(N, T, D) windows: see ``bouncing_balls.py`` and ``mocap.py``.
+(N, T, D) windows: see ``bouncing_balls.py`` and ``mocap.py``. Music (``jsb_chorales``, ``nottingham``,
+``piano_midi_de``, ``musedata``, ``midi_folder``) comes as whole pieces of different lengths, a
+:class:`~engine.data.sequences.Sequences` per split (or (N, T, D) windows with ``window``): see ``music.py``.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from engine.data.sequences import Sequences
 from engine.settings import ENV_DATA
 
 
@@ -22,12 +25,14 @@ class DataError(ValueError):
 @dataclass
 class Dataset:
     """Examples as float32 rows: (N, D) for images, (N, T, D) for sequences (video frames, motion, piano
-    rolls; fixed-length windows)."""
+    rolls; fixed-length windows), or :class:`~engine.data.sequences.Sequences` for sequences of different
+    lengths (whole pieces of music: ``len()``, indexing on the first axis, ``ndim`` 3, ``shape[-1]`` D, and
+    ``padded()`` / ``windows()`` / ``frames`` to batch them)."""
 
     name: str
-    train: np.ndarray  # (N, D) or (N, T, D) float32
-    test: np.ndarray
-    valid: np.ndarray
+    train: np.ndarray | Sequences  # (N, D) or (N, T, D) float32, or N sequences (T_i, D)
+    test: np.ndarray | Sequences
+    valid: np.ndarray | Sequences
     shape: tuple[int, ...]  # how one example (one frame of a sequence) is displayed, e.g. (28, 28)
     spec: dict[str, Any] = field(default_factory=dict)
     #: what a model or a view needs to map data back (e.g. mocap mean/std/kept channels/skeleton, fps)
@@ -121,9 +126,24 @@ def load_bvh(spec: dict) -> Dataset:
     return load_bvh_dataset(spec)
 
 
+def load_polyphonic(spec: dict) -> Dataset:
+    from engine.data.music import load_polyphonic as load
+
+    return load(spec)
+
+
+def load_midi_folder(spec: dict) -> Dataset:
+    from engine.data.music import load_midi_folder as load
+
+    return load(spec)
+
+
 LOADERS: dict[str, Callable[[dict], Dataset]] = {"mnist": load_mnist, "folder": load_folder,
                                                  "bouncing_balls": load_bouncing_balls,
-                                                 "mocap_mit": load_mocap_mit, "bvh": load_bvh}
+                                                 "mocap_mit": load_mocap_mit, "bvh": load_bvh,
+                                                 "jsb_chorales": load_polyphonic, "nottingham": load_polyphonic,
+                                                 "piano_midi_de": load_polyphonic, "musedata": load_polyphonic,
+                                                 "midi_folder": load_midi_folder}
 
 
 def normalize_spec(spec: dict | str) -> dict:
