@@ -17,6 +17,28 @@ from engine.registry import ModelEntry
 from engine.training import checkpoint
 
 
+class Pacer:
+    """Keeps a job's frames to at most ``fps`` a second (0: as fast as they come): ``yield pace.wait()``
+    after each frame gives the engine a Wait (other jobs run meanwhile) or None; a job that falls behind
+    does not try to catch up."""
+
+    def __init__(self, fps: float) -> None:
+        import time
+
+        self.fps, self._clock = fps, time.perf_counter
+        self._next = self._clock()
+
+    def wait(self) -> ev.Wait | None:
+        if self.fps <= 0:
+            return None
+        self._next += 1.0 / self.fps
+        wait = self._next - self._clock()
+        if wait > 0:
+            return ev.Wait(wait)
+        self._next = self._clock()
+        return None
+
+
 def create_model(ctx: Any, kind: str, config: dict | None = None, name: str | None = None,
                  seed: int = 0) -> dict:
     fam = family(kind)
@@ -58,7 +80,6 @@ def sample(ctx: Any, model: str, n_chains: int = 64, steps: int = 1000, every: i
 
     Returns the final visible means as an (N, *shape) array.
     """
-    import time
 
     entry = ctx.registry[model]
     shape = tuple(shape or entry.data.get("shape") or _squareish(entry.config.n_visible))
@@ -78,19 +99,13 @@ def sample(ctx: Any, model: str, n_chains: int = 64, steps: int = 1000, every: i
     t_init = None if init is None else torch.as_tensor(np.asarray(init, np.float32))
     t_mask = None if mask is None else torch.as_tensor(np.asarray(mask, bool))
     last = None
-    next_frame = time.perf_counter()
+    pace = Pacer(fps)
     for step, mean in entry.module.gibbs(n_chains, steps, init=t_init, mask=t_mask, every=every,
                                          generator=gen):
         last = mean.float().cpu().numpy().reshape(-1, *shape)
         yield ev.Frame(job=ctx.job, step=step, image=ev.frozen_array(last), label="gibbs")
         yield ev.Progress(job=ctx.job, step=step, total=steps, unit="Gibbs steps")
-        if fps > 0:
-            next_frame += 1.0 / fps
-            wait = next_frame - time.perf_counter()
-            if wait > 0:
-                yield ev.Wait(wait)
-            else:
-                next_frame = time.perf_counter()
+        yield pace.wait()
     return last
 
 
@@ -162,7 +177,8 @@ def generate_video(ctx: Any, model: str, n_frames: int = 100, gibbs_steps: int =
     video = np.empty((n_seqs, n_frames, *frame_shape), np.float32)
     gen = torch.Generator(device=ctx.device).manual_seed(seed)
     primes = torch.from_numpy(np.ascontiguousarray(real[:prime])).to(ctx.device) if prime else None
-    t0 = last_progress = next_frame = time.perf_counter()
+    t0 = last_progress = time.perf_counter()
+    pace = Pacer(fps)
     for f in module.generate(n_seqs, n_frames, gibbs_steps, primes, gen, every_gibbs, feed_mean):
         final = f.step == gibbs_steps
         image = display(f.mean.float().cpu().numpy(), f.index)
@@ -176,13 +192,7 @@ def generate_video(ctx: Any, model: str, n_frames: int = 100, gibbs_steps: int =
             rate = (f.index + 1) * n_seqs / (now - t0)
             yield ev.Progress(job=ctx.job, step=f.index + 1, total=n_frames, rate=rate, unit="frames",
                               eta_s=(n_frames - f.index - 1) * n_seqs / rate)
-        if fps > 0:
-            next_frame += 1.0 / fps
-            wait = next_frame - now
-            if wait > 0:
-                yield ev.Wait(wait)
-            else:
-                next_frame = now
+        yield pace.wait()
     return video
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QSpinBox,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QVBoxLayout, QWidget)
 
 from studio.widgets.action_bar import action_bar
+from studio.widgets.controls import spin_box
 from studio.widgets.image_view import ImageView
 
 MAX_GIF_FRAMES = 400
@@ -35,11 +36,11 @@ class SamplingPanel(QWidget):
 
         self.view = ImageView(placeholder="Press Sample to watch the model dream, one Gibbs step at a time.")
         self.view.setMinimumSize(200, 200)
-        self.chains = self._spin(1, 400, 64, "Number of parallel Gibbs chains")
-        self.every = self._spin(1, 10_000, 1, "Gibbs steps between two frames")
-        self.steps = self._spin(1, 10_000_000, 2000, "Gibbs steps in all")
-        self.fps = self._spin(1, 240, 30, "At most this many frames a second")
-        self.seed = self._spin(0, 2**31 - 1, 0, "Seed: the same seed gives the same chains")
+        self.chains = spin_box(1, 400, 64, "Number of parallel Gibbs chains")
+        self.every = spin_box(1, 10_000, 1, "Gibbs steps between two frames")
+        self.steps = spin_box(1, 10_000_000, 2000, "Gibbs steps in all")
+        self.fps = spin_box(1, 240, 30, "At most this many frames a second")
+        self.seed = spin_box(0, 2**31 - 1, 0, "Seed: the same seed gives the same chains")
         self.start_from = QComboBox()
         self.start_from.addItems(["noise", "data"])
         self.start_from.setToolTip("Start the chains from random noise or from test examples")
@@ -81,14 +82,6 @@ class SamplingPanel(QWidget):
         self.timer.timeout.connect(self._repaint)
         self.timer.start(33)
         self._update_buttons()
-
-    @staticmethod
-    def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
-        s = QSpinBox()
-        s.setRange(lo, hi)
-        s.setValue(value)
-        s.setToolTip(tip)
-        return s
 
     def _mine(self, e: Any) -> bool:
         return self.handle is not None and e.job == self.handle.id

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QSlider, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
+                               QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from studio.widgets.action_bar import action_bar
+from studio.widgets.controls import spin_box
 from studio.widgets.image_view import ImageView
 from studio.widgets.skeleton_view import SkeletonView
 
@@ -141,18 +142,18 @@ class VideoPanel(QWidget):
         timeline.addWidget(self.position_label)
 
         # settings
-        self.n_frames = self._spin(1, 100_000, 100, "Frames to generate")
-        self.gibbs = self._spin(1, 10_000, 25, "Gibbs steps of each frame's chain (the paper: 25)")
-        self.n_seqs = self._spin(1, 16, 1, "Videos generated at once, drawn as a grid (a stick figure shows "
+        self.n_frames = spin_box(1, 100_000, 100, "Frames to generate")
+        self.gibbs = spin_box(1, 10_000, 25, "Gibbs steps of each frame's chain (the paper: 25)")
+        self.n_seqs = spin_box(1, 16, 1, "Videos generated at once, drawn as a grid (a stick figure shows "
                                            "the first)")
-        self.prime = self._spin(0, 10_000, 0, "Start from this many frames of the real sequence; the model "
+        self.prime = spin_box(0, 10_000, 0, "Start from this many frames of the real sequence; the model "
                                               "continues it")
-        self.sequence = self._spin(0, 100_000, 0, "Which test sequence is the real one (for priming and "
+        self.sequence = spin_box(0, 100_000, 0, "Which test sequence is the real one (for priming and "
                                                   "comparing)")
-        self.speed = self._spin(1, 240, 20, "Frames a second: generation goes at this pace (set before "
+        self.speed = spin_box(1, 240, 20, "Frames a second: generation goes at this pace (set before "
                                             "Generate), playback too")
         self.speed.valueChanged.connect(lambda _: self._set_interval())
-        self.seed = self._spin(0, 2**31 - 1, 0, "Seed: the same seed gives the same video")
+        self.seed = spin_box(0, 2**31 - 1, 0, "Seed: the same seed gives the same video")
         self.show_gibbs = QCheckBox("Show Gibbs steps")
         self.show_gibbs.setObjectName("video_show_gibbs")
         self.show_gibbs.setToolTip("Also show each Gibbs step of the frame being made: each step then takes a "
@@ -223,14 +224,6 @@ class VideoPanel(QWidget):
         self.repaint_timer.timeout.connect(self._repaint)
         self.repaint_timer.start(33)
         self._update_buttons()
-
-    @staticmethod
-    def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
-        s = QSpinBox()
-        s.setRange(lo, hi)
-        s.setValue(value)
-        s.setToolTip(tip)
-        return s
 
     def _mine(self, e: Any) -> bool:
         return self.handle is not None and e.job == self.handle.id
