@@ -245,8 +245,8 @@ class MainWindow(QMainWindow):
         state = self.settings.get("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, LAYOUT_VERSION)
+        if state is None or not self.restoreState(state, LAYOUT_VERSION):
+            QTimer.singleShot(0, self._default_dock_sizes)  # dock sizes hold only once the window is laid out
 
     def _save_layout(self) -> None:
         self.settings.set("window/geometry", self.saveGeometry())
@@ -269,7 +269,11 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["filters"], self.docks["messages"])
         self.docks["filters"].raise_()
-        self.resizeDocks([self.docks["models"], self.docks["training"]], [240, 600], Qt.Orientation.Horizontal)
+        self._default_dock_sizes()
+
+    def _default_dock_sizes(self) -> None:
+        # Training gets room for its form and two columns of curves; the samples keep the middle
+        self.resizeDocks([self.docks["models"], self.docks["training"]], [230, 720], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["filters"]], [300], Qt.Orientation.Vertical)
 
     def data_root(self) -> str:

@@ -26,6 +26,10 @@ OPTIONS = {"mnist": ("binarize", "limit", "valid"), "folder": ("path", "binarize
 SEQUENCE_DATASETS = ("bouncing_balls", "mocap_mit", "bvh")
 
 
+#: below this width for the curves, the training form goes above them instead of beside
+MIN_CURVES_WIDTH = 320
+
+
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "…"
@@ -222,10 +226,15 @@ class TrainingPanel(QWidget):
         top.addWidget(bar)
         top.addWidget(self.progress)
         top.addWidget(self.status)
-        split = QSplitter(Qt.Orientation.Horizontal)
+        self._form_width = scroll.minimumWidth()
+        self._scroll = scroll
+        self.split = split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("train_split")
         split.addWidget(scroll)
         split.addWidget(right)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 0)  # the form keeps its size; the curves take the rest
+        split.setStretchFactor(1, 1)
+        split.setCollapsible(1, False)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(split, 1)
@@ -243,6 +252,17 @@ class TrainingPanel(QWidget):
         self._timer.timeout.connect(self._repaint)
         self._timer.start(100)
         self._update_buttons()
+
+    def resizeEvent(self, event: Any) -> None:
+        """Beside the curves when the dock is wide enough for both, above them when it is not."""
+        super().resizeEvent(event)
+        wide = event.size().width() >= self._form_width + MIN_CURVES_WIDTH
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.split.orientation() != orientation:
+            self.split.setOrientation(orientation)
+            self._scroll.setMaximumWidth(self._form_width + 40 if wide else 16_777_215)
+            total = event.size().width() if wide else event.size().height()
+            self.split.setSizes([self._form_width, total - self._form_width] if wide else [total // 2] * 2)
 
     # ----- model selection -----
     def _on_current_model(self, name: str) -> None:
