@@ -19,6 +19,7 @@ from engine.config import ConfigError, config_from_dict, field_types
 from engine.data import LOADERS
 
 EXIT_INTERRUPTED = 130
+MUSIC_KINDS = ("rnnrbm", "rnnnade", "note_rnn")
 ALIASES = {"n_hidden": ["--hidden"], "n_visible": ["--visible-units"]}
 
 
@@ -231,18 +232,47 @@ def cmd_eval_prediction(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_music(args: argparse.Namespace) -> int:
+    """Negative log-likelihood per frame (exact, or AIS per frame) and expected frame-level accuracy of a model
+    of music."""
+    from engine import jobs
+    from engine.evaluation.music import evaluate_music
+
+    runner = _Runner(args.device, args.quiet or args.json)
+    try:
+        info = runner.call(jobs.load_model, args.checkpoint)
+        if info["kind"] not in MUSIC_KINDS:
+            raise ValueError(f"--method music is for models of music ({', '.join(MUSIC_KINDS)}); {args.checkpoint} "
+                             f"holds a {info['kind']}")
+        r = runner.run(evaluate_music, info["name"], data=_checkpoint_data(args, info), split=args.split,
+                       n_seqs=args.sequences, ais_runs=args.runs or 100, ais_betas=args.betas or 1000,
+                       seed=args.seed, desc="evaluate")
+    finally:
+        runner.close()
+    if args.json:
+        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}))
+    else:
+        err = "" if r["method"] == "exact" else f" [{r['nll_lo']:.3f}, {r['nll_hi']:.3f}] (AIS, +/- 3 s.e.)"
+        print(f"{r['split']} NLL per frame: {r['nll']:.3f} nats{err}   expected frame accuracy: "
+              f"{r['accuracy']:.3f}   ({r['n_frames']} frames of {r['n_sequences']} pieces, {r['wall_s']:.1f} s)")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from engine import jobs
     from engine.evaluation import evaluate
 
     if args.method == "prediction":
         return cmd_eval_prediction(args)
+    if args.method == "music":
+        return cmd_eval_music(args)
     runner = _Runner(args.device, args.quiet or args.json)
     try:
         info = runner.call(jobs.load_model, args.checkpoint)
         if info.get("sequence"):
+            method = "music" if info["kind"] in MUSIC_KINDS else "prediction"
             raise ValueError(f"{args.checkpoint} holds a {info['kind']}, a model of sequences: evaluate it with "
-                             "--method prediction")
+                             f"--method {method}")
         data: Any = None
         if args.data:
             data = _data_spec(args)
@@ -252,7 +282,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 raise ValueError("the checkpoint does not say what it was trained on: give --data")
             data = {**spec, "root": args.data_root}
         r = runner.run(evaluate, info["name"], method=args.method, data=data, split=args.split,
-                       n_runs=args.runs, n_betas=args.betas, seed=args.seed, desc="AIS")
+                       n_runs=args.runs or 100, n_betas=args.betas or 14500, seed=args.seed, desc="AIS")
     finally:
         runner.close()
     key = f"{args.split}_ll"
@@ -399,14 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="log-likelihood of a checkpoint (AIS or exact), or the prediction error of a "
                        "sequence model")
     e.add_argument("checkpoint")
-    e.add_argument("--method", choices=("ais", "exact", "prediction"), default="ais",
+    e.add_argument("--method", choices=("ais", "exact", "prediction", "music"), default="ais",
                    help="ais or exact: log-likelihood of an RBM; prediction: one-step-ahead prediction error "
-                   "of a sequence model (rtrbm, trbm) beside the copy-last baseline")
+                   "of a sequence model (rtrbm, trbm) beside the copy-last baseline; music: NLL per frame and "
+                   "expected accuracy of a model of music (rnnrbm, rnnnade, note_rnn)")
     e.add_argument("--split", choices=("test", "train", "valid"), default="test")
-    e.add_argument("--runs", type=int, default=100, help="AIS runs (default 100)")
-    e.add_argument("--betas", type=int, default=14500, help="AIS temperatures (default 14500)")
+    e.add_argument("--runs", type=int, help="AIS runs (default 100)")
+    e.add_argument("--betas", type=int, help="AIS temperatures (default 14500; music: 1000 per frame)")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--sequences", type=int, default=0, help="prediction: the first N sequences only (0: all)")
+    e.add_argument("--sequences", type=int, default=0, help="prediction, music: the first N sequences only (0: all)")
     e.add_argument("--predict-steps", type=int, help="prediction: Gibbs steps of each prediction (default: the "
                    "model's predict_steps)")
     e.add_argument("--chains", type=int, default=1, help="prediction: chains averaged per prediction")

@@ -8,9 +8,11 @@ sequence ``i`` is ``frames[offsets[i]:offsets[i + 1]]``, a view, no copy.
 How the trainer batches it, like the (N, T, D) arrays of the other sequence sets (examples on the first
 axis): ``len(seqs)`` is N; ``seqs[index_array]`` is the batch as a smaller :class:`Sequences`, and
 :meth:`Sequences.padded` turns it into a zero-padded (B, T_max, D) array with a (B, T_max) bool mask (or
-``seqs.padded(index_array)`` in one step) for a model that runs over time with a mask, such as the RNN-RBM;
-:meth:`Sequences.windows` cuts fixed-length (M, T, D) windows for models that want equal lengths (the
-RTRBM today); :attr:`Sequences.frames` is every frame as (F, D), for a model of single frames (an RBM).
+``seqs.padded(index_array)`` in one step) for a model that runs over time with a mask, such as the RNN-RBM
+(the trainer first cuts long pieces into :meth:`Sequences.chunks` of ``seq_chunk`` frames, as the RNN-RBM
+tutorial does, so a batch wastes little on padding); :meth:`Sequences.windows` cuts fixed-length (M, T, D)
+windows for models that want equal lengths (the RTRBM); :attr:`Sequences.frames` is every frame as (F, D),
+for a model of single frames (an RBM).
 ``ndim`` is 3 and ``shape[-1]`` is D, so ``Dataset.is_sequence`` and ``Dataset.dim`` work unchanged;
 ``shape`` is the padded shape (N, T_max, D). ``np.asarray(seqs)`` is refused with a message rather than
 silently making an object array.
@@ -142,6 +144,17 @@ class Sequences:
                                                     np.repeat(np.cumsum(take) - take, take))
         out[mask] = seqs.frames[rows]
         return out, mask
+
+    def chunks(self, length: int) -> Sequences:
+        """Every sequence cut into consecutive pieces of ``length`` frames, the last of each sequence
+        shorter where it does not divide, as a Sequences over the same frames (no copy): nothing is lost,
+        unlike :meth:`windows`. ``length`` 0: the sequences as they are."""
+        if not length:
+            return self
+        if length < 0:
+            raise ValueError(f"a chunk needs at least one frame, not {length}")
+        starts = [o + np.arange(0, n, length) for o, n in zip(self.offsets[:-1], self.lengths)]
+        return Sequences(self.frames, np.concatenate([*starts, [self.n_frames]]).astype(np.int64))
 
     def windows(self, length: int, stride: int | None = None) -> np.ndarray:
         """Every window of ``length`` frames, ``stride`` apart (default ``length``: no overlap), inside each

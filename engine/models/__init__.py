@@ -8,7 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.models.note_rnn import NoteRNN, NoteRNNConfig
 from engine.models.rbm import RBM, RBMConfig
+from engine.models.rnnnade import RNNNADE, RNNNADEConfig
+from engine.models.rnnrbm import RNNRBM, RNNRBMConfig
 from engine.models.rtrbm import RTRBM, RTRBMConfig
 from engine.models.trbm import TRBM, TRBMConfig
 
@@ -28,6 +31,9 @@ FAMILIES: dict[str, Family] = {
     "rbm": Family("rbm", "Restricted Boltzmann Machine", RBMConfig, RBM),
     "rtrbm": Family("rtrbm", "Recurrent Temporal RBM", RTRBMConfig, RTRBM),
     "trbm": Family("trbm", "Temporal RBM", TRBMConfig, TRBM),
+    "rnnrbm": Family("rnnrbm", "RNN-RBM (polyphonic music)", RNNRBMConfig, RNNRBM),
+    "rnnnade": Family("rnnnade", "RNN-NADE (polyphonic music)", RNNNADEConfig, RNNNADE),
+    "note_rnn": Family("note_rnn", "Per-note RNN (music baseline)", NoteRNNConfig, NoteRNN),
 }
 
 

@@ -9,6 +9,13 @@ the first axis, so sequence data (N, T, D) trains like images, a batch of whole 
 endless data (``Dataset.regenerate``) is drawn afresh at each epoch from that epoch alone. Its whole
 state (step, epoch, data order, optimiser buffers, random generator) lives in the registry entry, so a
 stopped run resumes bit-exactly where it stopped, with the same curve.
+
+Sequences of different lengths (music, :class:`~engine.data.sequences.Sequences`) are cut into chunks of
+at most ``seq_chunk`` frames (0: whole pieces). A model that says ``takes_masks`` gets each batch of chunks
+zero-padded to (B, T, D) with a (B, T) bool mask of the real frames, as ``training_step(v, gen, mask=mask)``
+and ``monitors(v, gen, mask=mask)``, and ``begin_training`` gets every training frame (F, D); another
+sequence model (the RTRBM) gets the (M, seq_chunk, D) windows inside the pieces, and a model of single
+frames (an RBM) every frame of every piece.
 """
 from __future__ import annotations
 
@@ -24,10 +31,12 @@ import torch
 from engine import events as ev
 from engine.config import config_from_dict, config_to_dict, param
 from engine.data import Dataset, load_dataset
+from engine.data.sequences import Sequences
 from engine.registry import ModelEntry
 from engine.training import checkpoint
 
 SCHEDULES = ("constant", "linear", "exponential", "cosine")
+OPTIMIZERS = ("sgd", "nesterov", "adam")
 
 
 @dataclass
@@ -40,10 +49,19 @@ class TrainConfig:
                              label="LR schedule")
     lr_final: float = param(0.01, "Final learning rate as a fraction of lr (decaying schedules).", min=0.0,
                             max=1.0, label="Final LR")
-    momentum: float = param(0.9, "Momentum.", min=0.0, max=0.999)
+    optimizer: str = param("sgd", "Optimiser: SGD with momentum, SGD with Nesterov momentum, or Adam.",
+                           choices=OPTIMIZERS)
+    momentum: float = param(0.9, "Momentum (Adam: its beta1; the warm-up is for SGD only).", min=0.0, max=0.999)
     momentum_warmup: int = param(0, "Epochs at momentum 0.5 before the full momentum (Hinton's guide: 5).",
                                  min=0, max=10_000, label="Momentum warm-up")
     weight_decay: float = param(0.0, "L2 penalty on the weights (not the biases).", min=0.0, max=1.0)
+    grad_clip: float = param(0.0, "Rescale the gradient whenever its norm exceeds this (0: never): the guard "
+                             "of recurrent models against exploding gradients.", min=0.0, max=1e6,
+                             label="Gradient clip")
+    seq_chunk: int = param(100, "Sequences of different lengths (music): cut each into chunks of at most this "
+                           "many frames, each an example that starts from the initial state, as the RNN-RBM "
+                           "tutorial trains (0: whole pieces, padded to the longest of a batch).", min=0,
+                           max=1_000_000, label="Sequence chunk")
     seed: int = param(0, "Seed of the initial weights, data order and sampling.", min=0, max=2**31 - 1)
     monitor_every: int = param(200, "Updates between monitor points (curves and divergence checks).",
                                min=1, max=1_000_000, label="Monitor every")
@@ -53,6 +71,10 @@ class TrainConfig:
     time_budget_s: float = param(0.0, "Stop after this many seconds of training (0: no limit); decaying "
                                  "schedules then follow the clock.", min=0.0, max=1e7,
                                  label="Time budget (s)")
+
+    def validate(self) -> None:
+        if self.optimizer == "nesterov" and self.momentum <= 0:
+            raise ValueError("Nesterov momentum needs a momentum above 0")
 
 
 class Diverged(RuntimeError):
@@ -96,6 +118,57 @@ def _params_finite(module: torch.nn.Module) -> bool:
 CHANGED_EVERY_S = 2.0
 
 
+class _Tensor:
+    """Examples in one tensor, indexed on the first axis; batches come without a mask."""
+
+    def __init__(self, t: torch.Tensor) -> None:
+        self.t = t
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self.t[idx], None
+
+    def head(self, n: int) -> tuple[torch.Tensor, None]:
+        return self.t[:n], None
+
+    def all(self) -> torch.Tensor:
+        return self.t
+
+
+class _Padded:
+    """Sequences of different lengths, batched as zero-padded (B, T, D) tensors with a (B, T) mask."""
+
+    def __init__(self, seqs: Sequences, device: str) -> None:
+        self.seqs, self.device = seqs, device
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def take(self, idx: torch.Tensor | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        v, mask = self.seqs.padded(np.asarray(idx.cpu() if isinstance(idx, torch.Tensor) else idx))
+        return torch.from_numpy(v).to(self.device), torch.from_numpy(mask).to(self.device)
+
+    def head(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.take(np.arange(min(n, len(self))))
+
+    def all(self) -> torch.Tensor:
+        """Every frame (F, D), for ``begin_training``."""
+        return torch.from_numpy(self.seqs.frames).to(self.device)
+
+
+def _call(fn: Any, batch: tuple[torch.Tensor, torch.Tensor | None], gen: torch.Generator) -> Any:
+    v, mask = batch
+    return fn(v, gen) if mask is None else fn(v, gen, mask=mask)
+
+
+def make_optimizer(tc: TrainConfig, groups: list[dict]) -> torch.optim.Optimizer:
+    if tc.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=tc.lr, betas=(tc.momentum, 0.999))
+    return torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum, nesterov=tc.optimizer == "nesterov")
+
+
 def frames_of(module: Any, shape: tuple[int, ...], n: int = 64) -> np.ndarray | None:
     imgs = getattr(module, "chain_images", lambda n: None)(n)
     if imgs is None:
@@ -121,19 +194,33 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
     device = ctx.device
     module.to(device)
     sequences = bool(getattr(module, "takes_sequences", False))
+    masked = sequences and bool(getattr(module, "takes_masks", False))
     if sequences and not dataset.is_sequence:
         raise ValueError(f"{model!r} is a {entry.kind} model, of sequences, but {dataset.name} holds single "
                          "examples; train it on sequence data")
 
-    def examples(a: np.ndarray) -> torch.Tensor:
-        """What the model trains on: whole sequences for sequence models, single frames for the others
-        (a per-frame RBM trains on the frames of sequence data)."""
+    def examples(a: np.ndarray | Sequences) -> _Tensor | _Padded:
+        """What the model trains on: whole sequences (or chunks of them, see the module docstring) for
+        sequence models, single frames for the others (a per-frame RBM trains on the frames of sequence
+        data)."""
+        if isinstance(a, Sequences):
+            if not sequences:
+                return _Tensor(torch.from_numpy(a.frames).to(device))
+            if masked:
+                return _Padded(a.chunks(tc.seq_chunk), device)
+            if not tc.seq_chunk:
+                raise ValueError(f"{model!r} is a {entry.kind} model, of sequences of one length: set seq_chunk "
+                                 f"to train it on windows of that many frames of the {dataset.name} pieces")
+            return _Tensor(torch.from_numpy(a.windows(tc.seq_chunk)).to(device))
         t = torch.from_numpy(a)
-        return (t if sequences or t.ndim == 2 else t.reshape(-1, t.shape[-1])).to(device)
+        return _Tensor((t if sequences or t.ndim == 2 else t.reshape(-1, t.shape[-1])).to(device))
 
     X = X0 = examples(dataset.train)
-    Xv = examples(dataset.valid[: tc.monitor_size])[: tc.monitor_size]
-    Xm = X[: tc.monitor_size]  # fixed, also when the training data is regenerated: comparable curves
+    if not len(X):
+        raise ValueError(f"{dataset.name} gives no training examples (pieces shorter than seq_chunk="
+                         f"{tc.seq_chunk}?)")
+    Xv = examples(dataset.valid[: tc.monitor_size]).head(tc.monitor_size)
+    Xm = X.head(tc.monitor_size)  # fixed, also when the training data is regenerated: comparable curves
     regenerate = getattr(dataset, "regenerate", None)
     data_epoch = 0  # the epoch whose data X holds; epoch 0 trains on dataset.train
     N, B = len(X), min(tc.batch_size, len(X))
@@ -143,7 +230,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
     set_progress = getattr(module, "set_progress", None)
     unit = "sequences" if sequences else "examples"
 
-    def epoch_data(epoch: int) -> torch.Tensor:
+    def epoch_data(epoch: int) -> _Tensor | _Padded:
         """Epoch ``epoch``'s training data: a function of the epoch alone, so a resumed run sees the same."""
         if epoch == 0:
             return X0
@@ -155,18 +242,22 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
 
     st = entry.trainer
     gen = torch.Generator(device=device)
-    opt = torch.optim.SGD(module.param_groups(tc.weight_decay), lr=tc.lr, momentum=tc.momentum)
+    opt = make_optimizer(tc, module.param_groups(tc.weight_decay))
+    fresh_optimizer = False
     if st.get("step", 0) == 0:
         gen.manual_seed(tc.seed)
-        module.begin_training(X, gen)
+        module.begin_training(X.all(), gen)
         st.clear()
         st.update(step=0, epoch=0, batch_index=0, elapsed_s=0.0)
         entry.data = dataset.describe()
     else:
         gen.set_state(st["rng"].cpu() if device == "cpu" else st["rng"])
-        if "optimizer" in st:
+        if "optimizer" in st and st.get("optimizer_kind", "sgd") == tc.optimizer:
             _load_optimizer_state(opt, st["optimizer"], device)
+        else:
+            fresh_optimizer = "optimizer" in st
     st["train_config"] = config_to_dict(tc)
+    st["optimizer_kind"] = tc.optimizer
     step, bi = int(st["step"]), int(st["batch_index"])
     perm = st.get("perm")
     if perm is not None and (len(perm) != N or perm.device.type != torch.device(device).type):
@@ -189,9 +280,9 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
         gen.set_state(s["rng"])
         del entry.history[s["history"]:]
 
-    def monitor(split: str, Xs: torch.Tensor) -> dict[str, float]:
+    def monitor(split: str, Xs: tuple[torch.Tensor, torch.Tensor | None]) -> dict[str, float]:
         mg = torch.Generator(device=device).manual_seed(tc.seed + 7919 * step + (split == "valid"))
-        return module.monitors(Xs, mg)
+        return _call(module.monitors, Xs, mg)
 
     start_elapsed = float(st.get("elapsed_s", 0.0))
     t0 = time.perf_counter()
@@ -205,6 +296,9 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
     rate = 0.0
     yield ev.Log(job=ctx.job, message=f"training {model!r} on {dataset.name}: {N} examples, {B} a batch, "
                  f"epochs {step // spe}..{tc.epochs}")
+    if fresh_optimizer:
+        yield ev.Log(job=ctx.job, message=f"the saved optimiser state is not {tc.optimizer}'s: starting its "
+                     "buffers afresh")
     try:
         while step < total:
             if tc.time_budget_s and elapsed() >= tc.time_budget_s:
@@ -223,8 +317,13 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
             lr = tc.lr * schedule_factor(tc.lr_schedule, progress, tc.lr_final)
             mom = 0.5 if step < tc.momentum_warmup * spe else tc.momentum
             for g in opt.param_groups:
-                g["lr"], g["momentum"] = lr, min(mom, tc.momentum)
-            module.training_step(X[perm[bi * B:(bi + 1) * B]], gen)
+                g["lr"] = lr
+                if "momentum" in g:
+                    g["momentum"] = min(mom, tc.momentum)
+            _call(module.training_step, X.take(perm[bi * B:(bi + 1) * B]), gen)
+            if tc.grad_clip:
+                torch.nn.utils.clip_grad_norm_([p for p in module.parameters() if p.grad is not None],
+                                               tc.grad_clip)
             opt.step()
             module.after_update()
             step, bi = step + 1, bi + 1
@@ -243,7 +342,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
                 rec = {"step": step, "epoch": epoch, "split": "train", "values": values}
                 entry.history.append(rec)
                 yield ev.Metrics(job=ctx.job, step=step, epoch=epoch, values=values)
-                if len(Xv):
+                if len(Xv[0]):
                     vvals = monitor("valid", Xv)
                     entry.history.append({"step": step, "epoch": epoch, "split": "valid", "values": vvals})
                     yield ev.Metrics(job=ctx.job, step=step, epoch=epoch, values=vvals, split="valid")

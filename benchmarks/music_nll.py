@@ -1,0 +1,151 @@
+"""Polyphonic music: test negative log-likelihood per time step of the RNN-RBM, the RNN-NADE and the per-note
+RNN baseline, beside the published figures (Boulanger-Lewandowski, Bengio & Vincent, ICML 2012, Table 1;
+the Recurrent Ladder of Prémont-Schwarz et al. 2017), with the wall time of an epoch.
+
+    python benchmarks/music_nll.py --dataset jsb                       # all three models, 200 epochs each
+    python benchmarks/music_nll.py --dataset jsb --budget-s 600        # ten minutes of training each
+    python benchmarks/music_nll.py --dataset nottingham --models rnnrbm --epochs 1 --eval none  # epoch time
+
+Trains through the engine's train job and evaluates through its evaluate_music job (the code the CLI and
+the studio run): exact NLL for the RNN-NADE and the baseline, AIS per frame for the RNN-RBM (reported with
+its +/- 3 standard-error interval), and the expected frame-level accuracy. Targets: RNN-RBM <= 6.3 on JSB
+and <= 2.5 on Nottingham; RNN-NADE <= 5.6 on JSB (JSB is small: every model overfits it within
+minutes, so use ``--select-every``, early stopping on the validation NLL, as the paper does); one Nottingham epoch of the RNN-RBM (150 hidden, 100
+recurrent, CD-15) <= 8 s on 2 CPU cores.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+from _common import machine, result
+
+DATASETS = {"jsb": "jsb_chorales", "nottingham": "nottingham", "piano": "piano_midi_de", "muse": "musedata"}
+#: test NLL per time step: RNN-RBM, RNN-NADE (with HF pre-training) and the Recurrent Ladder
+PUBLISHED = {"rnnrbm": {"jsb": 6.27, "nottingham": 2.39, "piano": 7.09, "muse": 6.01},
+             "rnnnade": {"jsb": 5.56, "nottingham": 2.31, "piano": 7.05, "muse": 5.60},
+             "ladder": {"jsb": 5.64, "nottingham": 2.42, "piano": 6.19, "muse": 5.69}}
+KINDS = {"rnnrbm": "rnnrbm", "rnnnade": "rnnnade", "baseline": "note_rnn"}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="jsb", choices=tuple(DATASETS))
+    p.add_argument("--models", default="rnnrbm,rnnnade,baseline", help="comma-separated: rnnrbm, rnnnade, baseline")
+    p.add_argument("--epochs", type=int, default=200, help="epochs per model (default 200, the tutorial's)")
+    p.add_argument("--budget-s", type=float, default=0.0, help="training seconds per model (0: no limit)")
+    p.add_argument("--hidden", type=int, default=150, help="hidden units of the RBM / NADE")
+    p.add_argument("--recurrent", type=int, default=100, help="RNN units")
+    p.add_argument("--cell", default="tanh", choices=("tanh", "gru"))
+    p.add_argument("--k", type=int, default=15, help="CD steps of the RNN-RBM (the tutorial: 15)")
+    p.add_argument("--pretrain-epochs", type=float, default=0.0, help="epochs of frame-model pre-training")
+    p.add_argument("--rnn-pretrain-epochs", type=float, default=0.0,
+                   help="RNN-RBM: epochs of RNN pre-training by cross-entropy")
+    p.add_argument("--optimizer", default="adam", choices=("sgd", "nesterov", "adam"))
+    p.add_argument("--lr", type=float, default=0.001)
+    p.add_argument("--lr-schedule", default="constant", choices=("constant", "linear", "exponential", "cosine"))
+    p.add_argument("--lr-final", type=float, default=0.1)
+    p.add_argument("--grad-clip", type=float, default=5.0)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--batch", type=int, default=10, help="chunks per update")
+    p.add_argument("--chunk", type=int, default=100, help="frames per chunk (the tutorial: 100)")
+    p.add_argument("--select-every", type=int, default=0,
+                   help="early stopping: every N epochs measure the validation NLL (AIS 10 runs x 100 "
+                   "temperatures for the RNN-RBM) and keep the best parameters (0: keep the last)")
+    p.add_argument("--select-seqs", type=int, default=0, help="validation pieces used to select (0: all)")
+    p.add_argument("--eval", default="test", choices=("test", "valid", "none"))
+    p.add_argument("--eval-seqs", type=int, default=0, help="evaluate the first N pieces only (0: all)")
+    p.add_argument("--ais-runs", type=int, default=20, help="RNN-RBM: AIS runs per frame (default 20)")
+    p.add_argument("--ais-betas", type=int, default=1000, help="RNN-RBM: AIS temperatures (default 1000)")
+    p.add_argument("--acc-samples", type=int, default=10, help="draws per frame for the expected accuracy")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-root")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", help="folder to save the trained models in (one sub-folder each)")
+    args = p.parse_args()
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from engine import Engine, jobs
+    from engine.data import load_dataset
+    from engine.evaluation.music import evaluate_music
+    from engine.training.trainer import train
+
+    spec = {"name": DATASETS[args.dataset]}
+    if args.data_root:
+        spec["root"] = args.data_root
+    data = load_dataset(spec)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    engine = Engine(device=args.device)
+    nll, interval, acc, epoch_s, epochs, train_s, selected = {}, {}, {}, {}, {}, {}, {}
+    for label in models:
+        kind = KINDS[label]
+        cfg = {"n_visible": data.dim, "n_recurrent": args.recurrent, "cell": args.cell,
+               "pretrain_epochs": args.pretrain_epochs}
+        if kind != "note_rnn":
+            cfg["n_hidden"] = args.hidden
+        if kind == "rnnrbm":
+            cfg["k"] = args.k
+            cfg["rnn_pretrain_epochs"] = args.rnn_pretrain_epochs
+        name = engine.call(jobs.create_model, kind, cfg, name=f"{args.dataset}-{label}", seed=args.seed)["name"]
+        tc = {"epochs": args.epochs, "batch_size": args.batch, "seq_chunk": args.chunk, "lr": args.lr,
+              "lr_schedule": args.lr_schedule, "lr_final": args.lr_final, "optimizer": args.optimizer,
+              "grad_clip": args.grad_clip, "weight_decay": args.weight_decay, "seed": args.seed,
+              "time_budget_s": args.budget_s,
+              "monitor_every": 1_000_000, "monitor_size": 20}
+        t0 = time.perf_counter()
+        best, best_valid = None, float("inf")
+        target = args.select_every or args.epochs
+        while True:  # train, and with --select-every keep the parameters of the best validation NLL
+            out = engine.submit(train, name, data, {**tc, "epochs": min(target, args.epochs)}).result()
+            if args.select_every:
+                r = engine.submit(evaluate_music, name, data, split="valid", n_seqs=args.select_seqs,
+                                  ais_runs=10, ais_betas=100, accuracy_samples=1, accuracy_steps=2,
+                                  seed=args.seed).result()
+                if r["nll"] < best_valid:
+                    best_valid, selected[label] = r["nll"], round(out["epoch"], 2)
+                    best = engine.call(lambda ctx, n=name: copy.deepcopy(ctx.registry[n].module.state_dict()))
+                print(f"{label}: epoch {out['epoch']:.1f}, valid NLL {r['nll']:.3f}", flush=True)
+            if out["epoch"] >= args.epochs or (args.budget_s and out["elapsed_s"] >= args.budget_s):
+                break
+            target += args.select_every
+        if best is not None:
+            engine.call(lambda ctx, n=name, b=best: ctx.registry[n].module.load_state_dict(b))
+        train_s[label] = time.perf_counter() - t0
+        epochs[label] = out["epoch"]
+        epoch_s[label] = round(out["elapsed_s"] / max(out["epoch"], 1e-9), 2)
+        print(f"{label}: {out['epoch']:.2f} epochs in {train_s[label]:.0f} s ({epoch_s[label]} s an epoch): "
+              f"{out['last']}", flush=True)
+        if args.out:
+            engine.call(jobs.save_model, name, f"{args.out}/{args.dataset}-{label}")
+        if args.eval != "none":
+            r = engine.submit(evaluate_music, name, data, split=args.eval, n_seqs=args.eval_seqs,
+                              ais_runs=args.ais_runs, ais_betas=args.ais_betas,
+                              accuracy_samples=args.acc_samples, seed=args.seed).result()
+            nll[label], acc[label] = round(r["nll"], 3), round(r["accuracy"], 4)
+            interval[label] = [round(r["nll_lo"], 3), round(r["nll_hi"], 3)]
+            print(f"{label}: {args.eval} NLL {r['nll']:.3f} [{r['nll_lo']:.3f}, {r['nll_hi']:.3f}] ({r['method']}), "
+                  f"accuracy {r['accuracy']:.3f}, {r['n_frames']} frames, {r['wall_s']:.0f} s", flush=True)
+    engine.shutdown()
+    print(f"| model | epochs | s/epoch | {args.eval} NLL | interval | accuracy | published |")
+    for label in models:
+        pub = PUBLISHED.get(label, {}).get(args.dataset, "-")
+        print(f"| {label} | {epochs[label]:.1f} | {epoch_s[label]} | {nll.get(label, '-')} | "
+              f"{interval.get(label, '-')} | {acc.get(label, '-')} | {pub} |")
+    print(f"| Recurrent Ladder (published) | | | | | | {PUBLISHED['ladder'][args.dataset]} |")
+    result({"dataset": args.dataset, "nll": nll, "epoch_s": epoch_s, "nll_interval": interval, "accuracy": acc,
+            "epochs": {k: round(v, 2) for k, v in epochs.items()}, "selected_epoch": selected,
+            "select_every": args.select_every,
+            "train_s": {k: round(v, 1) for k, v in train_s.items()}, "split": args.eval,
+            "eval_seqs": args.eval_seqs, "published": {k: v[args.dataset] for k, v in PUBLISHED.items()},
+            "hidden": args.hidden, "recurrent": args.recurrent, "k": args.k, "optimizer": args.optimizer,
+            "lr": args.lr, "batch": args.batch, "chunk": args.chunk, "budget_s": args.budget_s,
+            "ais_runs": args.ais_runs, "ais_betas": args.ais_betas, **machine()})
+
+
+if __name__ == "__main__":
+    main()
