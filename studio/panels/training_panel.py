@@ -268,6 +268,9 @@ class TrainingPanel(QWidget):
     def _on_current_model(self, name: str) -> None:
         if self.handle is not None:
             return  # keep showing the run in progress
+        if name and name == self._model:
+            self._update_buttons()  # the same model again (a refresh): keep its curves, chains and status
+            return
         self._model = name
         self.curves.clear()
         self.samples.clear()
@@ -397,7 +400,7 @@ class TrainingPanel(QWidget):
         else:
             self.log.appendPlainText("stopped; the model keeps what it learned — press Train to continue")
             self.status.setText("Stopped. Press Train to continue from here.")
-        self.curves.flush()
+        self._repaint()  # the last curve points and chains, not one repaint tick later
         self.handle = None
         self._update_buttons()
         self.training_ended.emit()
