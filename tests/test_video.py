@@ -163,6 +163,8 @@ def test_the_video_view_plays_frames_from_a_tiny_model_and_exports_gif_and_npz(q
     click(qtbot, window, "video_start")
     qtbot.waitUntil(lambda: panel.handle is None, timeout=30_000)
     assert len(panel.video) == 6 and panel.video.frames[0].shape == (1, 6, 6)
+    # the screen repaints ~30 times a second, so play slower than that to see every frame painted
+    panel.speed.setValue(10)
     qtbot.waitUntil(lambda: 5 in shown, timeout=5_000)
     assert panel.image_view.image.shape == (6, 6)
     assert not panel.real_box.isVisible()  # an untrained model knows no real sequence
