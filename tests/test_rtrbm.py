@@ -163,9 +163,10 @@ def test_trbm_gradient_treats_the_inferred_past_as_data():
         assert torch.allclose(manual[n], p.grad, atol=1e-10), n
 
 
+@pytest.mark.parametrize("cd_start", ["previous", "data"])
 @pytest.mark.parametrize("visible", ["binary", "gaussian"])
-def test_cd_gradient_approaches_the_exact_gradient_with_many_steps(visible):
-    m = tiny(visible=visible)
+def test_cd_gradient_approaches_the_exact_gradient_with_many_steps(visible, cd_start):
+    m = tiny(visible=visible, cd_start=cd_start)
     v = binary_seqs(B=3) if visible == "binary" else torch.randn(3, 5, 6, dtype=torch.float64,
                                                                  generator=torch.Generator().manual_seed(2))
     v = v.repeat(1000, 1, 1)  # many chains: the average CD gradient, with little noise
@@ -181,6 +182,31 @@ def test_cd_gradient_approaches_the_exact_gradient_with_many_steps(visible):
         errors[k] = sum((p.grad - exact[n]).norm() ** 2 for n, p in m.named_parameters()).sqrt().item()
     norm = sum(e.norm() ** 2 for e in exact.values()).sqrt().item()
     assert errors[50] < 0.04 * norm and errors[1] > 3 * errors[50]
+
+
+@pytest.mark.parametrize("kind", ["rtrbm", "trbm"])
+def test_cd_chain_of_each_step_starts_at_the_previous_frame(kind):
+    """cd_start='previous': step t's negative phase is a Gibbs chain from v_{t-1} under step t's bias c_t
+    (the first frame's from itself); 'data' starts it at v_t."""
+    m = tiny(kind, k=1, k_final=0)
+    v = binary_seqs()
+    B, T, V = v.shape
+    N = B * T
+    _, c = m.infer(v)
+    expected = {}
+    for start in ("previous", "data"):
+        v0 = torch.cat([v[:, :1], v[:, :-1]], 1) if start == "previous" else v
+        g = torch.Generator().manual_seed(4)
+        with torch.no_grad():
+            p0 = torch.sigmoid(v0.reshape(N, V) @ m.W + c.reshape(N, -1))
+            h = (torch.empty_like(p0).uniform_(generator=g) < p0).double()
+            mean = torch.sigmoid(h @ m.W.T + m.b_v)
+            v_neg = (torch.empty_like(mean).uniform_(generator=g) < mean).double()
+        expected[start] = -(v.reshape(N, V).sum(0) - v_neg.sum(0)) / N
+        m.config.cd_start = start
+        m.training_step(v, torch.Generator().manual_seed(4))
+        assert torch.allclose(m.b_v.grad, expected[start], atol=1e-12), start
+    assert not torch.allclose(expected["previous"], expected["data"])
 
 
 # ----- sampling -----

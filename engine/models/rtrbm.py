@@ -33,6 +33,7 @@ from engine.config import param
 from engine.models.rbm import sample_bernoulli
 
 VISIBLE = ("binary", "gaussian")
+CD_STARTS = ("previous", "data")
 #: the exact (enumerating) gradient sums over 2^n_hidden hidden states per frame
 MAX_EXACT_HIDDEN = 16
 
@@ -47,6 +48,10 @@ class RTRBMConfig:
     k_final: int = param(25, "Gibbs steps once k_switch of the run is done (the paper ends with CD-25; "
                          "0: keep k).", min=0, max=1000)
     k_switch: float = param(0.9, "Fraction of the run after which CD uses k_final steps.", min=0.0, max=1.0)
+    cd_start: str = param("previous", "Where the CD chain of step t starts: at the previous frame v_{t-1} "
+                          "(previous; the first frame at itself), so the negative phase is the model's own "
+                          "guess of frame t from the past, or at frame t itself (data, plain CD).",
+                          choices=CD_STARTS, label="CD start")
     static_epochs: float = param(0.0, "Epochs of static pre-training first: W and the biases trained as a "
                                  "plain RBM on single frames, no temporal weights (the paper's initialisation "
                                  "of W).", min=0.0, max=10_000.0)
@@ -252,7 +257,11 @@ class SequenceRBM(nn.Module):
         if self.config.exact:
             sum_v, q, vh = self._exact_stats(cf)
         else:
-            v_neg, q, mean = self._cd_chain(vf, rf, cf, self.current_k(), generator)
+            v0, p0 = vf, rf
+            if self.config.cd_start == "previous" and T > 1:
+                v0 = torch.cat([v[:, :1], v[:, :-1]], 1).reshape(N, V)
+                p0 = self.hidden_probs(v0, cf)
+            v_neg, q, mean = self._cd_chain(v0, p0, cf, self.current_k(), generator)
             sum_v, vh = v_neg.sum(0), v_neg.T @ q
             self._dream = mean.view(B, T, V)[0].clone()
         G, D = self._backprop(r, r - q.view(B, T, H))  # d log P(v_t | c_t) / d c_t = r_t - E_model[h_t]
