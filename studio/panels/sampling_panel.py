@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QVBoxLayout, QWidget)
 
 from studio.widgets.action_bar import action_bar
-from studio.widgets.controls import spin_box
+from studio.widgets.controls import Throttle, spin_box
 from studio.widgets.image_view import ImageView
 
 MAX_GIF_FRAMES = 400
@@ -78,9 +78,7 @@ class SamplingPanel(QWidget):
         self.bridge.job_cancelled.connect(self._on_end)
         self.bridge.job_state_changed.connect(lambda e: self._mine(e) and self._update_buttons())
         library.current_changed.connect(lambda _: self._update_buttons())
-        self.timer = QTimer(self)
-        self.timer.timeout.connect(self._repaint)
-        self.timer.start(33)
+        self.repaints = Throttle(33, self._repaint, self)
         self._update_buttons()
 
     def _mine(self, e: Any) -> bool:
@@ -138,6 +136,7 @@ class SamplingPanel(QWidget):
         if not self._mine(e):
             return
         self._latest = e
+        self.repaints.request()
 
     def _repaint(self) -> None:
         e = self._latest

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QProgressBar, QScrollArea, QSpinBox, QSplitter, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 from PySide6.QtCore import Qt
 
 from studio.widgets.action_bar import action_bar
+from studio.widgets.controls import Throttle
 from studio.widgets.config_form import ConfigForm
 from studio.widgets.curves import CurvesWidget
 from studio.widgets.image_view import ImageView
@@ -248,9 +249,7 @@ class TrainingPanel(QWidget):
         self.bridge.job_cancelled.connect(self._on_end)
         self.bridge.job_state_changed.connect(self._on_state)
         library.current_changed.connect(self._on_current_model)
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._repaint)
-        self._timer.start(100)
+        self.repaints = Throttle(100, self._repaint, self)
         self._update_buttons()
 
     def resizeEvent(self, event: Any) -> None:
@@ -361,10 +360,12 @@ class TrainingPanel(QWidget):
     def _on_metrics(self, e: Any) -> None:
         if self._mine(e):
             self.curves.add_record({"epoch": e.epoch, "split": e.split, "values": e.values})
+            self.repaints.request()
 
     def _on_frame(self, e: Any) -> None:
         if self._mine(e):
             self._frame = e
+            self.repaints.request()
 
     def _repaint(self) -> None:
         self.curves.flush()

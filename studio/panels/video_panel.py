@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QFileDialog, QFormLayout, 
                                QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from studio.widgets.action_bar import action_bar
-from studio.widgets.controls import spin_box
+from studio.widgets.controls import Throttle, spin_box
 from studio.widgets.image_view import ImageView
 from studio.widgets.skeleton_view import SkeletonView
 
@@ -220,9 +220,7 @@ class VideoPanel(QWidget):
         self.bridge.job_state_changed.connect(lambda e: self._mine(e) and self._update_buttons())
         library.current_changed.connect(self._on_current_model)
         library.models_changed.connect(self._update_buttons)
-        self.repaint_timer = QTimer(self)
-        self.repaint_timer.timeout.connect(self._repaint)
-        self.repaint_timer.start(33)
+        self.repaints = Throttle(33, self._repaint, self)
         self._update_buttons()
 
     def _mine(self, e: Any) -> bool:
@@ -335,7 +333,7 @@ class VideoPanel(QWidget):
     def show_frame(self, t: int) -> None:
         """Put timeline frame ``t`` on screen (at the next repaint)."""
         self.position = max(-1, min(t, len(self.video) - 1))
-        self._dirty = True
+        self._mark_dirty()
         self._sync_slider()
 
     # ----- events -----
@@ -377,7 +375,7 @@ class VideoPanel(QWidget):
                 self._update_buttons()  # something to save now
         elif follow:
             self._gibbs = e
-            self._dirty = True
+            self._mark_dirty()
         if follow:
             self._stepping = False
 
@@ -399,7 +397,7 @@ class VideoPanel(QWidget):
             self.status.setText(f"Stopped by an error: {e.message}")
         else:
             self.made.setText(f"stopped after {n:,} frames")
-        self._dirty = True
+        self._mark_dirty()
         self._update_buttons()
 
     # ----- playback -----
@@ -436,7 +434,11 @@ class VideoPanel(QWidget):
 
     def _on_show_real(self, on: bool) -> None:
         self.real_box.setVisible(on and self.video.real is not None)
+        self._mark_dirty()
+
+    def _mark_dirty(self) -> None:
         self._dirty = True
+        self.repaints.request()
 
     def _repaint(self) -> None:
         if not self._dirty:
