@@ -20,6 +20,7 @@ from studio.models import ModelLibrary
 from studio.panels.filters_panel import FiltersPanel
 from studio.panels.messages_panel import MessagesPanel
 from studio.panels.models_panel import ModelsPanel
+from studio.panels.piano_roll_panel import MUSIC_KINDS, PianoRollPanel
 from studio.panels.sampling_panel import SamplingPanel
 from studio.panels.training_panel import TrainingPanel
 from studio.panels.video_panel import VideoPanel
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.sampling_panel = SamplingPanel(self.library, data_root=self.data_root)
         self.sampling_panel.fps.setValue(int(self.settings.get("sampling/fps")))
         self.video_panel = VideoPanel(self.library, data_root=self.data_root)
+        self.piano_panel = PianoRollPanel(self.library, data_root=self.data_root)
         self.filters_panel = FiltersPanel(self.library)
         self.messages_panel = MessagesPanel(self.bridge)
         self.panels: dict[str, QWidget] = {}
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.add_view("sampling", "Sampling", self.sampling_panel)
         self.add_view("video", "Video", self.video_panel)
+        self.add_view("piano", "Piano roll", self.piano_panel)
         self.add_dock("models", "Models", self.models_panel)
         self.add_dock("training", "Training", self.training_panel)
         self.add_dock("filters", "Filters", self.filters_panel)
@@ -98,6 +101,7 @@ class MainWindow(QMainWindow):
         self.models_panel.open_requested.connect(self.open_model)
         self.models_panel.save_requested.connect(self.save_model)
         self.training_panel.training_ended.connect(self.filters_panel.refresh)
+        self.piano_panel.notified.connect(self.notify)
         self.bridge.job_failed.connect(lambda e: self.notify(e.message, "error"))
         self.bridge.busy_changed.connect(lambda _: self._update_status())
         self.bridge.progress_changed.connect(self._on_progress)
@@ -111,7 +115,7 @@ class MainWindow(QMainWindow):
 
     # ----- layout -----
     def add_view(self, key: str, title: str, widget: QWidget) -> None:
-        """A main view: a tab of the central workspace (sampling, video; piano roll, canvas later)."""
+        """A main view: a tab of the central workspace (sampling, video, piano roll; canvas later)."""
         widget.setObjectName(f"{key}_panel")
         self.panels[key] = widget
         self.workspace.addTab(widget, title)
@@ -223,16 +227,24 @@ class MainWindow(QMainWindow):
         for key in ("save", "save_as", "train", "sample"):
             self.actions[key].setEnabled(has)
         self.setWindowTitle(f"{name} — Boltzmann Studio" if name else "Boltzmann Studio")
-        if has:  # the view that can show what the model makes: videos for sequence models
-            self.workspace.setCurrentWidget(self.video_panel if self.is_sequence_model(name)
+        if has:  # the view that can show what the model makes: music, videos for sequence models, samples
+            self.workspace.setCurrentWidget(self.piano_panel if self.is_music_model(name)
+                                            else self.video_panel if self.is_sequence_model(name)
                                             else self.sampling_panel)
 
     def is_sequence_model(self, name: str) -> bool:
         return bool(self.library.infos.get(name, {}).get("sequence"))
 
+    def is_music_model(self, name: str) -> bool:
+        return self.library.infos.get(name, {}).get("kind") in MUSIC_KINDS
+
     def sample(self) -> None:
-        """Run ▸ Sample: chains of an RBM in the Sampling view, a video of a sequence model in the Video view."""
-        if self.is_sequence_model(self.library.current):
+        """Run ▸ Sample: chains of an RBM in the Sampling view, a video of a sequence model in the Video view,
+        music from a model of music in the Piano roll view."""
+        if self.is_music_model(self.library.current):
+            self.workspace.setCurrentWidget(self.piano_panel)
+            self.piano_panel.run_model("generate")
+        elif self.is_sequence_model(self.library.current):
             self.workspace.setCurrentWidget(self.video_panel)
             self.video_panel.start()
         else:
