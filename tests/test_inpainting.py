@@ -1,0 +1,77 @@
+"""The inpaint job: clamped pixels never change, an empty mask returns the image, any image size fits."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import Engine, jobs
+from engine import events as ev
+from engine.engine import JobError
+from engine.inpainting import fit_image, image_shape, inpaint
+
+
+@pytest.fixture
+def engine():
+    e = Engine(device="cpu")
+    yield e
+    assert e.shutdown(5)
+
+
+def digit_rbm(engine, shape=(6, 6)):
+    n = shape[0] * shape[1]
+    name = engine.call(jobs.create_model, "rbm", {"n_visible": n, "n_hidden": 8, "init_std": 1.0}, name="tiny")["name"]
+    engine.call(lambda ctx: ctx.registry[name].data.update(shape=list(shape)))
+    return name
+
+
+def frames_of(engine, fn, *args, **kw):
+    frames: list = []
+    engine.subscribe(lambda e: isinstance(e, ev.Frame) and e.label == "inpaint" and frames.append(e.image))
+    out = engine.submit(fn, *args, **kw).result(timeout=30)
+    return out, frames
+
+
+def test_known_pixels_never_change_and_the_masked_ones_are_filled(engine):
+    name = digit_rbm(engine)
+    rng = np.random.default_rng(0)
+    image = (rng.random((6, 6)) < 0.5).astype(np.float32)
+    mask = np.zeros((6, 6), bool)
+    mask[3:] = True  # the bottom half
+    out, frames = frames_of(engine, inpaint, name, image, mask, steps=12, variations=3, seed=1, every=3)
+    assert len(frames) == 4 and out["images"].shape == (3, 6, 6)
+    for f in [*frames, out["images"]]:
+        np.testing.assert_array_equal(f[:, ~mask], np.broadcast_to(image[~mask], (3, int((~mask).sum()))))
+    filled = out["images"][:, mask]
+    assert ((filled >= 0) & (filled <= 1)).all()
+    assert np.abs(filled - image[mask]).max() > 0  # the model drew something there, not the original
+    again, _ = frames_of(engine, inpaint, name, image, mask, steps=12, variations=3, seed=1, every=3)
+    np.testing.assert_array_equal(again["images"], out["images"])  # seeded
+
+
+def test_an_empty_mask_returns_the_image(engine):
+    name = digit_rbm(engine)
+    image = np.linspace(0, 1, 36, dtype=np.float32).reshape(6, 6)
+    out, frames = frames_of(engine, inpaint, name, image, np.zeros((6, 6), bool), variations=2)
+    np.testing.assert_array_equal(out["images"], np.stack([image, image]))
+
+
+def test_a_bigger_image_is_fitted_to_the_model():
+    image = np.zeros((12, 18), np.float32)
+    image[:, :9] = 1.0
+    mask = np.zeros((12, 18), bool)
+    mask[:, 12:] = True  # the right third; at 6 x 6 its columns 4 and 5
+    img, m = fit_image(image, mask, (6, 6))
+    assert img.shape == m.shape == (6, 6)
+    np.testing.assert_allclose(img[:, :3], 1.0)
+    np.testing.assert_allclose(img[:, 3], 0.0)
+    assert m[:, 4:].all() and not m[:, :4].any()
+    with pytest.raises(ValueError, match="mask"):
+        fit_image(image, mask[:, :5], (6, 6))
+
+
+def test_the_image_shape_comes_from_the_data_and_a_sequence_model_is_refused(engine):
+    name = digit_rbm(engine, (4, 9))
+    assert engine.call(image_shape, name) == (4, 9)
+    seq = engine.call(jobs.create_model, "rtrbm", {"n_visible": 36, "n_hidden": 4}, name="seq")["name"]
+    with pytest.raises(JobError, match="sequences"):
+        engine.call(image_shape, seq)
