@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
-from studio.main_window import DEMO_MODEL, MainWindow
+from studio.main_window import DEMO_MODEL, DEMO_VIDEO_MODEL, MainWindow
 from studio.settings import Settings
 
 TINY = {"n_visible": 784, "n_hidden": 16, "sampler": "pcd"}
@@ -274,6 +274,11 @@ def test_the_bundled_demo_opens_and_samples(qtbot, tmp_path, mnist_root):
     panel.curves.flush()
     assert panel.curves.n_points("recon_error") > 10
     assert panel.samples.image.shape[0] >= 28 * 4
+    # the bundled bouncing-balls RTRBM opens beside it, ready for the Video view
+    assert (DEMO_VIDEO_MODEL / "model.json").is_file(), "the bundled video demo is missing from resources/"
+    qtbot.waitUntil(lambda: "balls-rtrbm" in w.library.infos, timeout=20_000)
+    balls = w.library.infos["balls-rtrbm"]
+    assert balls["kind"] == "rtrbm" and balls["sequence"] and balls["step"] > 0
     w.close()
 
 
