@@ -258,6 +258,33 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_walkback(args: argparse.Namespace) -> int:
+    """The lower bound (Eq. 3.5), the importance-sampling estimate (Eq. 3.10) and the reversibility of a
+    Variational Walkback model."""
+    from engine import jobs
+    from engine.evaluation.walkback import evaluate_walkback
+
+    runner = _Runner(args.device, args.quiet or args.json)
+    try:
+        info = runner.call(jobs.load_model, args.checkpoint)
+        if info["kind"] != "walkback":
+            raise ValueError(f"--method walkback is for walkback models; {args.checkpoint} holds a {info['kind']}")
+        r = runner.run(evaluate_walkback, info["name"], data=_checkpoint_data(args, info), split=args.split,
+                       n_examples=args.examples, n_samples=100 if args.runs is None else args.runs,
+                       seed=args.seed, desc="evaluate")
+    finally:
+        runner.close()
+    if args.json:
+        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}))
+    else:
+        s = r["split"]
+        est = f"   importance sampling (M={r['n_samples']}): {r[s + '_is_ll']:.2f} nats" if r["n_samples"] else ""
+        print(f"{s} lower bound: {r[s + '_bound']:.2f} nats{est}   entropy production: "
+              f"{r['entropy_production']:.3f} +/- {r['entropy_production_se']:.3f} nats/step   "
+              f"({r['n']} examples, {r['walk_steps']}-step walks, {r['wall_s']:.1f} s)")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from engine import jobs
     from engine.evaluation import evaluate
@@ -266,6 +293,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return cmd_eval_prediction(args)
     if args.method == "music":
         return cmd_eval_music(args)
+    if args.method == "walkback":
+        return cmd_eval_walkback(args)
     runner = _Runner(args.device, args.quiet or args.json)
     try:
         info = runner.call(jobs.load_model, args.checkpoint)
@@ -429,12 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="log-likelihood of a checkpoint (AIS or exact), or the prediction error of a "
                        "sequence model")
     e.add_argument("checkpoint")
-    e.add_argument("--method", choices=("ais", "exact", "prediction", "music"), default="ais",
+    e.add_argument("--method", choices=("ais", "exact", "prediction", "music", "walkback"), default="ais",
                    help="ais or exact: log-likelihood of an RBM; prediction: one-step-ahead prediction error "
                    "of a sequence model (rtrbm, trbm) beside the copy-last baseline; music: NLL per frame and "
-                   "expected accuracy of a model of music (rnnrbm, rnnnade, note_rnn)")
+                   "expected accuracy of a model of music (rnnrbm, rnnnade, note_rnn); walkback: lower bound, "
+                   "importance-sampling estimate and reversibility of a walkback model")
     e.add_argument("--split", choices=("test", "train", "valid"), default="test")
-    e.add_argument("--runs", type=int, help="AIS runs (default 100)")
+    e.add_argument("--runs", type=int, help="AIS runs (default 100); walkback: heating walks per example of "
+                   "the importance-sampling estimate (default 100, 0: skip it)")
+    e.add_argument("--examples", type=int, default=0, help="walkback: the first N examples only (0: all)")
     e.add_argument("--betas", type=int, help="AIS temperatures (default 14500; music: 1000 per frame)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--sequences", type=int, default=0, help="prediction, music: the first N sequences only (0: all)")

@@ -55,12 +55,14 @@ class Metrics(Event):
 @dataclass(frozen=True, kw_only=True)
 class Frame(Event):
     """An image (H, W) or a stack of images (N, H, W), floats in [0, 1]; or, in a video whose
-    :class:`VideoStarted` says ``layout="skeleton"``, joint positions (N, J, 3) of N figures."""
+    :class:`VideoStarted` says ``layout="skeleton"``, joint positions (N, J, 3) of N figures.
+    ``temperature``: the temperature of the step that drew the image (a walkback walk), else None."""
 
     step: int
     image: np.ndarray
     label: str = ""
     index: int = -1  # a video's frame number (0 is the first generated frame); -1 outside videos
+    temperature: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -227,6 +227,22 @@ def _real_sequence(spec: dict, sequence: int, length: int) -> tuple[np.ndarray, 
     return pool[sequence], dataset.meta, tuple(dataset.shape)
 
 
+def data_example(ctx: Any, spec: dict, index: int = 0) -> dict:
+    """Test example number ``index`` (modulo their number; the training examples when there is no test split)
+    of the dataset ``spec``, as an image: ``{"image": (H, W) float32, "index", "count", "name"}``."""
+    from engine.data import cached_dataset
+
+    dataset = cached_dataset(spec)
+    if dataset.is_sequence or len(dataset.shape) != 2:
+        raise ValueError(f"{dataset.name} holds sequences, not images")
+    pool = dataset.test if len(dataset.test) else dataset.train
+    if not len(pool):
+        raise ValueError(f"{dataset.name} has no examples")
+    i = int(index) % len(pool)
+    image = np.asarray(pool[i], np.float32).reshape(dataset.shape)
+    return {"image": image, "index": i, "count": len(pool), "name": dataset.name}
+
+
 def rename_model(ctx: Any, model: str, new: str) -> dict:
     new = new.strip()
     if not new:
@@ -264,10 +280,11 @@ def model_chains(ctx: Any, model: str, n: int = 64) -> np.ndarray | None:
     return frames_of(entry.module, shape, n)
 
 
-def filters(ctx: Any, model: str, n: int = 100, data: dict | None = None, n_data: int = 500) -> dict:
+def filters(ctx: Any, model: str, n: int = 100, data: dict | None = None, n_data: int = 500) -> dict | None:
     """Receptive fields (the first ``n`` weight columns as images) and histograms of the weights and of
     the hidden units' mean activations on data, for the studio's filters panel. For a sequence model,
-    those of each frame's RBM (its static hidden biases; the past shifts them frame by frame)."""
+    those of each frame's RBM (its static hidden biases; the past shifts them frame by frame). None for a
+    model with no weight matrix between visibles and hiddens."""
     from engine.data import cached_dataset
 
     entry = ctx.registry[model]
@@ -280,7 +297,7 @@ def filters(ctx: Any, model: str, n: int = 100, data: dict | None = None, n_data
         W_dev = module.W
         hidden = lambda X: module.hidden_probs(X, module.b_h)  # noqa: E731
     else:
-        raise ValueError(f"{entry.kind} models have no filters to show")
+        return None  # e.g. a walkback operator (an MLP): no receptive fields of one layer to show
     W = W_dev.detach().float().cpu()
     shape = tuple(entry.data.get("shape") or ())
     if len(shape) != 2 or shape[0] * shape[1] != W.shape[0]:
@@ -315,3 +332,57 @@ def _squareish(n: int) -> tuple[int, int]:
     while n % h:
         h -= 1
     return (h, n // h)
+
+
+def walkback(ctx: Any, model: str, direction: str = "cool", n_chains: int = 16, start: np.ndarray | None = None,
+             extra_steps: int = 0, seed: int = 0, every: int = 1, fps: float = 0.0,
+             ) -> Iterator[ev.Event | ev.Wait | None]:
+    """The walk of a walkback model, step by step, for the studio's walkback animation.
+
+    ``direction="cool"``: ``n_chains`` walks from noise (the prior p*) down to T = 1, then ``extra_steps`` more
+    at T = 1; ``"heat"``: the training walk away from data images ``start`` (n, H, W) (default:
+    ``n_chains`` random test digits of the model's data). Yields a Frame (label "walkback", ``image`` the
+    operator's means (n, H, W), ``temperature`` of the step) for step 0 and every ``every`` steps after, at most
+    ``fps`` a second when fps > 0, and Progress. Returns ``{"images": the last frame's images, "temperatures":
+    the temperature of each frame}``.
+    """
+    entry = ctx.registry[model]
+    module = entry.module
+    if not hasattr(module, "cool"):
+        raise ValueError(f"{model!r} is a {entry.kind} model, not a walkback model")
+    if direction not in ("cool", "heat") or every < 1:
+        raise ValueError(f"direction must be cool or heat (not {direction!r}) and every >= 1")
+    shape = tuple(entry.data.get("shape") or _squareish(entry.config.n_visible))
+    gen = torch.Generator(device=ctx.device).manual_seed(seed)
+    if direction == "heat":
+        if start is None:
+            from engine.data import cached_dataset
+
+            spec = entry.data.get("spec")
+            if not spec:
+                raise ValueError(f"{model!r} does not say what data it was trained on: give start images")
+            pool = cached_dataset(spec)
+            pool_x = pool.test if len(pool.test) else pool.train
+            idx = torch.randint(len(pool_x), (n_chains,), generator=torch.Generator().manual_seed(seed))
+            start = pool_x[idx.numpy()]
+        start = np.asarray(start, np.float32)
+        if start.ndim < 2 or start[0].size != entry.config.n_visible:
+            raise ValueError(f"start images must be (n, {shape[0]}, {shape[1]}) for {model!r}, not {start.shape}")
+        x = torch.from_numpy(start.reshape(len(start), -1))
+        walk = module.heat(x.to(ctx.device), generator=gen)
+        total = len(module.heating_temperatures())
+    else:
+        walk = module.cool(n_chains, extra_steps=extra_steps, generator=gen)
+        total = len(module.heating_temperatures()) + extra_steps
+    images, temps = None, []
+    pace = Pacer(fps)
+    for w in walk:
+        if w.step % every and w.step != total:
+            continue
+        images = w.mean.float().clamp(0, 1).cpu().numpy().reshape(-1, *shape)
+        temps.append(float(w.temperature))
+        yield ev.Frame(job=ctx.job, step=w.step, image=ev.frozen_array(images), label="walkback",
+                       temperature=float(w.temperature))
+        yield ev.Progress(job=ctx.job, step=w.step, total=total, unit="steps")
+        yield pace.wait()
+    return {"images": images, "temperatures": temps}

@@ -14,6 +14,7 @@ from engine.models.rnnnade import RNNNADE, RNNNADEConfig
 from engine.models.rnnrbm import RNNRBM, RNNRBMConfig
 from engine.models.rtrbm import RTRBM, RTRBMConfig
 from engine.models.trbm import TRBM, TRBMConfig
+from engine.models.walkback import Walkback, WalkbackConfig
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ FAMILIES: dict[str, Family] = {
     "rnnrbm": Family("rnnrbm", "RNN-RBM (polyphonic music)", RNNRBMConfig, RNNRBM),
     "rnnnade": Family("rnnnade", "RNN-NADE (polyphonic music)", RNNNADEConfig, RNNNADE),
     "note_rnn": Family("note_rnn", "Per-note RNN (music baseline)", NoteRNNConfig, NoteRNN),
+    "walkback": Family("walkback", "Variational Walkback (a learned transition operator)", WalkbackConfig,
+                       Walkback),
 }
 
 
