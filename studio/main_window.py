@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 from studio.bridge import EngineBridge
 from studio.models import ModelLibrary
 from studio.panels.filters_panel import FiltersPanel
+from studio.panels.inpaint_panel import InpaintPanel
 from studio.panels.messages_panel import MessagesPanel
 from studio.panels.models_panel import ModelsPanel
 from studio.panels.piano_roll_panel import MUSIC_KINDS, PianoRollPanel
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.sampling_panel.fps.setValue(int(self.settings.get("sampling/fps")))
         self.video_panel = VideoPanel(self.library, data_root=self.data_root)
         self.piano_panel = PianoRollPanel(self.library, data_root=self.data_root)
+        self.inpaint_panel = InpaintPanel(self.library, data_root=self.data_root)
         self.filters_panel = FiltersPanel(self.library)
         self.messages_panel = MessagesPanel(self.bridge)
         self.panels: dict[str, QWidget] = {}
@@ -90,6 +92,7 @@ class MainWindow(QMainWindow):
         self.add_view("sampling", "Sampling", self.sampling_panel)
         self.add_view("video", "Video", self.video_panel)
         self.add_view("piano", "Piano roll", self.piano_panel)
+        self.add_view("inpaint", "Inpaint", self.inpaint_panel)
         self.add_dock("models", "Models", self.models_panel)
         self.add_dock("training", "Training", self.training_panel)
         self.add_dock("filters", "Filters", self.filters_panel)
@@ -102,6 +105,7 @@ class MainWindow(QMainWindow):
         self.models_panel.save_requested.connect(self.save_model)
         self.training_panel.training_ended.connect(self.filters_panel.refresh)
         self.piano_panel.notified.connect(self.notify)
+        self.inpaint_panel.notified.connect(self.notify)
         self.bridge.job_failed.connect(lambda e: self.notify(e.message, "error"))
         self.bridge.busy_changed.connect(lambda _: self._update_status())
         self.bridge.progress_changed.connect(self._on_progress)
@@ -115,7 +119,7 @@ class MainWindow(QMainWindow):
 
     # ----- layout -----
     def add_view(self, key: str, title: str, widget: QWidget) -> None:
-        """A main view: a tab of the central workspace (sampling, video, piano roll; canvas later)."""
+        """A main view: a tab of the central workspace (sampling, video, piano roll, inpaint)."""
         widget.setObjectName(f"{key}_panel")
         self.panels[key] = widget
         self.workspace.addTab(widget, title)

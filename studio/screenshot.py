@@ -62,6 +62,49 @@ def run(window: Any, app: QApplication, folder: str) -> int:
     return app.exec()
 
 
+# ----- single views, each on a fresh window without docks -----
+
+def _view_window(data_root: str | None) -> tuple[QApplication, Any]:
+    """A main window with its own throw-away settings, docks hidden, shown at 1280 x 820."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    from studio.main_window import MainWindow
+    from studio.settings import Settings
+
+    app = QApplication.instance() or QApplication([])
+    tmp = tempfile.mkdtemp(prefix="boltzmann-shot-")
+    settings = Settings(QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat))
+    window = MainWindow(device="cpu", settings=settings, data_root=data_root, confirm_close=False)
+    for dock in window.docks.values():
+        dock.hide()
+    window.resize(1280, 820)
+    window.show()
+    return app, window
+
+
+def _wait(done: Any, limit_s: float) -> None:
+    """Run the event loop until ``done()`` or ``limit_s`` seconds."""
+    from PySide6.QtCore import QEventLoop
+
+    t0 = time.monotonic()
+    loop = QEventLoop()
+    while not done() and time.monotonic() - t0 < limit_s:
+        loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+def _save(app: QApplication, window: Any, panel: Any, folder: str | Path, name: str) -> Path:
+    _wait(lambda: False, 0.3)
+    app.processEvents()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    panel.grab().save(str(path))
+    window.close()
+    return path
+
+
 # ----- the piano roll, composing with a briefly trained RNN-RBM -----
 
 #: a two-bar primer in C major: a melody over a bass and chords (beats, pitch)
@@ -74,29 +117,10 @@ def piano_roll(folder: str | Path, train_s: float = 20.0, data_root: str | None 
     """``piano_roll.png``: the Piano roll view with a hand-written primer and four bars an RNN-RBM continued
     from it, after ``train_s`` seconds of training on Nottingham (transposed to C); the last two bars are
     selected, and the loop region and playhead are set, so every layer of the view shows."""
-    import tempfile
-
-    from PySide6.QtCore import QEventLoop, QSettings
-
     from studio.documents.notes import AddNote, Note
-    from studio.main_window import MainWindow
-    from studio.settings import Settings
 
-    app = QApplication.instance() or QApplication([])
-    tmp = tempfile.mkdtemp(prefix="boltzmann-shot-")
-    settings = Settings(QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat))
-    window = MainWindow(device="cpu", settings=settings, data_root=data_root, confirm_close=False)
-    for dock in window.docks.values():
-        dock.hide()
-    window.resize(1280, 820)
-    window.show()
-
-    def wait(done: Any, limit_s: float) -> None:
-        t0 = time.monotonic()
-        loop = QEventLoop()
-        while not done() and time.monotonic() - t0 < limit_s:
-            loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-
+    app, window = _view_window(data_root)
+    wait = _wait
     from engine.training.trainer import train
 
     name = "nottingham-rnnrbm"
@@ -123,21 +147,72 @@ def piano_roll(folder: str | Path, train_s: float = 20.0, data_root: str | None 
     doc.select([n for n in doc.notes if 16.0 <= n.start < 24.0])
     panel.roll.set_playhead(6.0)
     panel.roll.center_on(64)
-    wait(lambda: False, 0.3)
-    app.processEvents()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "piano_roll.png"
-    panel.grab().save(str(path))
-    window.close()
-    return path
+    return _save(app, window, panel, folder, "piano_roll.png")
+
+
+# ----- the inpainting canvas, with the bundled MNIST RBM -----
+
+def inpaint(folder: str | Path, digit: int = 0, data_root: str | None = None) -> Path:
+    """``inpaint.png``: the Inpaint view with test digit ``digit`` of MNIST, its bottom half masked and
+    filled by the bundled MNIST RBM: four variations, the one closest to the real digit chosen and shown on
+    the canvas (as a user would pick it), not yet applied."""
+    from studio.main_window import DEMO_MODEL
+
+    app, window = _view_window(data_root)
+    wait = _wait
+    window.load_checkpoint(str(DEMO_MODEL))
+    wait(lambda: bool(window.library.current), 60)
+    panel = window.inpaint_panel
+    window.workspace.setCurrentWidget(panel)
+    panel.pick_test_digit(digit)
+    wait(lambda: panel.doc.source.endswith(f"test example {digit}"), 60)
+    h, w = panel.doc.shape
+    panel.doc.mask_rect(0, h // 2, w, h)
+    panel.fps.setValue(0)
+    done: list[int] = []
+    panel.results_ready.connect(done.append)
+    panel.run()
+    wait(lambda: bool(done), 120)
+    # pick the variation as a user would: the one that completes the digit best
+    import numpy as np
+
+    masked = panel.doc.selection()
+    errors = [float(((r - panel.doc.image) ** 2)[masked].mean()) for r in panel.results]
+    panel.choose(int(np.argmin(errors)))
+    panel.fps.setValue(60)
+    return _save(app, window, panel, folder, "inpaint.png")
+
+
+# ----- the video view, with the bundled bouncing-balls RTRBM -----
+
+def video(folder: str | Path, prime: int = 10, frames: int = 40, data_root: str | None = None) -> Path:
+    """``video.png``: the Video view with the bundled RTRBM continuing ``prime`` real frames of a
+    bouncing-balls test sequence for ``frames`` frames, the real sequence beside it, at the last frame."""
+    from studio.main_window import DEMO_VIDEO_MODEL
+
+    app, window = _view_window(data_root)
+    window.load_checkpoint(str(DEMO_VIDEO_MODEL))
+    _wait(lambda: bool(window.library.current), 60)
+    panel = window.video_panel
+    window.workspace.setCurrentWidget(panel)
+    panel.prime.setValue(prime)
+    panel.n_frames.setValue(frames)
+    panel.speed.setValue(240)
+    panel.buttons["loop"].setChecked(False)
+    panel.start()
+    _wait(lambda: panel.handle is None and not panel.playing and len(panel.video) == prime + frames, 120)
+    return _save(app, window, panel, folder, "video.png")
 
 
 if __name__ == "__main__":
     import sys
 
-    # python -m studio.screenshot piano DIR [TRAIN_SECONDS]
+    # python -m studio.screenshot piano DIR [TRAIN_SECONDS] | inpaint DIR [DIGIT] | video DIR
     if len(sys.argv) >= 3 and sys.argv[1] == "piano":
         print(piano_roll(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 20.0))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "inpaint":
+        print(inpaint(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "video":
+        print(video(sys.argv[2]))
     else:
-        sys.exit("usage: python -m studio.screenshot piano DIR [TRAIN_SECONDS]")
+        sys.exit("usage: python -m studio.screenshot piano DIR [TRAIN_SECONDS] | inpaint DIR [DIGIT] | video DIR")

@@ -96,6 +96,14 @@ class FiltersPanel(QWidget):
         if name != self.library.current:
             self.refresh()
             return
+        if r is None:
+            self.filters = None
+            self.mosaic.item.clear()
+            self.weights.curve.setData([0, 1], [0])
+            self.hidden.curve.setData([0, 1], [0])
+            kind = (self.library.infos.get(name) or {}).get("kind", "this")
+            self.status.setText(f"{name} is a {kind} model: it has no receptive fields to show.")
+            return
         self.filters = r["filters"]
         self.mosaic.set_image(tile(self.filters, pad_value=0.5))
         counts, edges = r["weight_hist"]
