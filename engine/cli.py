@@ -406,6 +406,19 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """A copy of a checkpoint without what only resuming needs: smaller, to share or bundle."""
+    from engine.training import checkpoint
+
+    entry = checkpoint.load(args.checkpoint)
+    if args.name:
+        entry.name = args.name
+    folder = checkpoint.save(entry, args.out, trainer_state=False)
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    print(f"{entry.name}: {entry.kind} written to {folder} ({size / 1e6:.1f} MB, no optimiser state)")
+    return 0
+
+
 def cmd_midi_inspect(args: argparse.Namespace) -> int:
     """What was read from a MIDI file; a malformed file is a MidiError (a ValueError: exit 2, one line)."""
     from engine.music.midi_io import read_midi
@@ -507,6 +520,13 @@ def build_parser() -> argparse.ArgumentParser:
     mi.add_argument("--json", action="store_true", help='one JSON object: {"notes": [[pitch, start_s, end_s, '
                     'velocity, channel], ...], "drums": [...], "tempo_changes": n, "ticks_per_beat": n}')
     mi.set_defaults(func=cmd_midi_inspect)
+
+    x = sub.add_parser("export", help="copy a checkpoint without its optimiser state and chains (smaller, to "
+                       "share or bundle; training it again starts those afresh)")
+    x.add_argument("checkpoint")
+    x.add_argument("out", help="folder to write")
+    x.add_argument("--name", help="the model's name in the copy")
+    x.set_defaults(func=cmd_export)
 
     i = sub.add_parser("info", help="describe a checkpoint")
     i.add_argument("checkpoint")

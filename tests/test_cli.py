@@ -64,6 +64,23 @@ def test_train_refuses_to_overwrite_without_resume_and_resumes_with_it(trained, 
     assert json.loads((copy / "model.json").read_text())["trainer"]["step"] == 30
 
 
+def test_export_drops_the_optimiser_state_keeps_the_model_and_trains_on(trained, tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    out = tmp_path / "shared"
+    assert main(["export", str(trained), str(out), "--name", "small"]) == 0
+    assert "no optimiser state" in capsys.readouterr().out
+    meta, full = (json.loads((d / "model.json").read_text()) for d in (out, trained))
+    assert meta["name"] == "small" and meta["trainer"]["step"] == 20 and "optimizer" not in meta["trainer"]
+    weights = load_file(str(out / meta["weights"]))
+    assert set(weights) == {k for k in load_file(str(trained / full["weights"])) if k.startswith("model.")}
+    assert (out / meta["weights"]).stat().st_size < (trained / full["weights"]).stat().st_size
+    assert main(["info", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["step"] == 20
+    assert main(["train", "rbm", "--data", "mnist", "--epochs", "3", "--out", str(out), "--resume", *TINY]) == 0
+    assert json.loads((out / "model.json").read_text())["trainer"]["step"] == 30
+
+
 def test_missing_data_and_bad_checkpoints_give_one_clear_sentence(tmp_path, capsys):
     code = main(["train", "rbm", "--data", "mnist", "--data-root", str(tmp_path), "--out", str(tmp_path / "x"),
                  "-q"])

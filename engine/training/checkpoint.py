@@ -36,6 +36,12 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be written or read; the message is meant for the user."""
 
 
+def _plain(trainer: dict) -> dict:
+    """The trainer's position (steps, epochs, elapsed time) without its tensors and optimiser state."""
+    keep = ("step", "epoch", "elapsed_s", "train_config", "optimizer_kind")
+    return {k: trainer[k] for k in keep if k in trainer}
+
+
 def _split_tensors(obj: Any, prefix: str, out: dict[str, torch.Tensor]) -> Any:
     """Replace every tensor in a nested dict/list by a reference, collecting the tensors in ``out``."""
     if isinstance(obj, torch.Tensor):
@@ -71,8 +77,11 @@ def resolve(path: str | os.PathLike) -> Path:
     return p.parent if p.name == META or p.suffix == ".safetensors" else p
 
 
-def save(entry: ModelEntry, path: str | os.PathLike) -> Path:
-    """Write ``entry`` to the folder ``path``; refuses a model whose parameters are not finite."""
+def save(entry: ModelEntry, path: str | os.PathLike, trainer_state: bool = True) -> Path:
+    """Write ``entry`` to the folder ``path``; refuses a model whose parameters are not finite.
+
+    ``trainer_state=False`` leaves out what only resuming needs (optimiser buffers, persistent chains, the
+    trainer's position): a smaller file to share or bundle; training it again starts those afresh."""
     folder = resolve(path)
     state = {k: v for k, v in entry.module.state_dict().items()}
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
@@ -81,8 +90,9 @@ def save(entry: ModelEntry, path: str | os.PathLike) -> Path:
                               "the checkpoint already on disk is kept")
     tensors: dict[str, torch.Tensor] = {}
     _split_tensors(state, "model", tensors)
-    model_state = _split_tensors(getattr(entry.module, "train_state", dict)(), "model_state", tensors)
-    trainer = _split_tensors(entry.trainer, "trainer", tensors)
+    model_state = (_split_tensors(getattr(entry.module, "train_state", dict)(), "model_state", tensors)
+                   if trainer_state else {})
+    trainer = _split_tensors(entry.trainer, "trainer", tensors) if trainer_state else _plain(entry.trainer)
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".weights-", suffix=".tmp", dir=folder)
     os.close(fd)

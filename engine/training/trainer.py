@@ -251,14 +251,17 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
         st.update(step=0, epoch=0, batch_index=0, elapsed_s=0.0)
         entry.data = dataset.describe()
     else:
-        gen.set_state(st["rng"].cpu() if device == "cpu" else st["rng"])
+        if "rng" in st:
+            gen.set_state(st["rng"].cpu() if device == "cpu" else st["rng"])
+        else:  # an exported checkpoint (no trainer tensors): carry on from a seed of its own
+            gen.manual_seed(tc.seed + int(st["step"]))
         if "optimizer" in st and st.get("optimizer_kind", "sgd") == tc.optimizer:
             _load_optimizer_state(opt, st["optimizer"], device)
         else:
-            fresh_optimizer = "optimizer" in st
+            fresh_optimizer = True
     st["train_config"] = config_to_dict(tc)
     st["optimizer_kind"] = tc.optimizer
-    step, bi = int(st["step"]), int(st["batch_index"])
+    step, bi = int(st["step"]), int(st.get("batch_index", 0))
     perm = st.get("perm")
     if perm is not None and (len(perm) != N or perm.device.type != torch.device(device).type):
         perm, bi = None, 0
@@ -297,8 +300,9 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
     yield ev.Log(job=ctx.job, message=f"training {model!r} on {dataset.name}: {N} examples, {B} a batch, "
                  f"epochs {step // spe}..{tc.epochs}")
     if fresh_optimizer:
-        yield ev.Log(job=ctx.job, message=f"the saved optimiser state is not {tc.optimizer}'s: starting its "
-                     "buffers afresh")
+        why = (f"the saved optimiser state is not {tc.optimizer}'s" if "optimizer" in st
+               else "the checkpoint carries no optimiser state (exported)")
+        yield ev.Log(job=ctx.job, message=f"{why}: starting its buffers afresh")
     try:
         while step < total:
             if tc.time_budget_s and elapsed() >= tc.time_budget_s:
