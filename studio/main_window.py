@@ -31,8 +31,11 @@ from studio.widgets.notification import NotificationBar
 ROOT = Path(__file__).resolve().parents[1]
 #: the bundled pretrained model the studio opens with (made by the command in resources/README.md)
 DEMO_MODEL = ROOT / "resources" / "models" / "mnist-rbm"
-#: the bundled bouncing-balls RTRBM, opened beside it when present, for the Video view
+#: the bundled bouncing-balls RTRBM, Nottingham RNN-RBM and MNIST walkback operator, opened beside it when
+#: present, for the Video, Piano roll and Inpaint views
 DEMO_VIDEO_MODEL = ROOT / "resources" / "models" / "balls-rtrbm"
+DEMO_MUSIC_MODEL = ROOT / "resources" / "models" / "nottingham-rnnrbm"
+DEMO_WALKBACK_MODEL = ROOT / "resources" / "models" / "mnist-walkback"
 #: bump when the dock layout changes, so an old saved layout is not restored onto new panels
 LAYOUT_VERSION = 2
 #: where each tool panel docks by default (View > Reset layout puts them back)
@@ -371,16 +374,17 @@ class MainWindow(QMainWindow):
 
     def load_demo(self) -> None:
         """Open the bundled MNIST RBM and start its chains, so the window shows something alive at once (and
-        the bundled bouncing-balls RTRBM, when there is one, for the Video view)."""
+        the other bundled models that are present, for the Video, Piano roll and Inpaint views)."""
         if not (DEMO_MODEL / "model.json").is_file():
             self.notify(f"The bundled demo model is missing ({DEMO_MODEL}); create a model with File ▸ New.",
                         "warning")
             return
         self.load_checkpoint(str(DEMO_MODEL), on_done=lambda info: self.sampling_panel.start())
-        if (DEMO_VIDEO_MODEL / "model.json").is_file():
-            from engine import jobs
+        from engine import jobs
 
-            self.bridge.submit(jobs.load_model, str(DEMO_VIDEO_MODEL), job_name="open the video demo")
+        for folder in (DEMO_VIDEO_MODEL, DEMO_MUSIC_MODEL, DEMO_WALKBACK_MODEL):
+            if (folder / "model.json").is_file():
+                self.bridge.submit(jobs.load_model, str(folder), job_name=f"open the demo {folder.name}")
 
     # ----- drag and drop -----
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -113,23 +113,29 @@ PRIMER = ([(0, 1, 72), (1, 1.5, 74), (1.5, 2, 76), (2, 3, 79), (3, 4, 76), (4, 5
                           (6, 8, 59), (6, 8, 62)])
 
 
-def piano_roll(folder: str | Path, train_s: float = 20.0, data_root: str | None = None) -> Path:
+def piano_roll(folder: str | Path, train_s: float = 0.0, data_root: str | None = None) -> Path:
     """``piano_roll.png``: the Piano roll view with a hand-written primer and four bars an RNN-RBM continued
-    from it, after ``train_s`` seconds of training on Nottingham (transposed to C); the last two bars are
-    selected, and the loop region and playhead are set, so every layer of the view shows."""
+    from it: the bundled Nottingham RNN-RBM, or (``train_s`` > 0) a fresh one trained that many seconds on
+    Nottingham (transposed to C); the last two bars are selected, and the loop region and playhead are set,
+    so every layer of the view shows."""
     from studio.documents.notes import AddNote, Note
+    from studio.main_window import DEMO_MUSIC_MODEL
 
     app, window = _view_window(data_root)
     wait = _wait
-    from engine.training.trainer import train
+    if train_s > 0:
+        from engine.training.trainer import train
 
-    name = "nottingham-rnnrbm"
-    window.create_model("rnnrbm", {"n_visible": 88, "n_hidden": 100, "n_recurrent": 100, "k": 5}, name)
-    wait(lambda: window.library.current == name, 30)
-    handle = window.bridge.submit(train, name, {"name": "nottingham", "transpose": True},
-                                  {"epochs": 1000, "batch_size": 20, "optimizer": "adam", "lr": 0.001,
-                                   "seq_chunk": 50, "time_budget_s": train_s, "monitor_every": 100})
-    wait(lambda: handle.done, train_s + 60)
+        name = "nottingham-rnnrbm"
+        window.create_model("rnnrbm", {"n_visible": 88, "n_hidden": 100, "n_recurrent": 100, "k": 5}, name)
+        wait(lambda: window.library.current == name, 30)
+        handle = window.bridge.submit(train, name, {"name": "nottingham", "transpose": True},
+                                      {"epochs": 1000, "batch_size": 20, "optimizer": "adam", "lr": 0.001,
+                                       "seq_chunk": 50, "time_budget_s": train_s, "monitor_every": 100})
+        wait(lambda: handle.done, train_s + 60)
+    else:
+        window.load_checkpoint(str(DEMO_MUSIC_MODEL))
+        wait(lambda: bool(window.library.current), 60)
     panel = window.piano_panel
     window.workspace.setCurrentWidget(panel)
     doc = panel.doc
@@ -209,7 +215,7 @@ if __name__ == "__main__":
 
     # python -m studio.screenshot piano DIR [TRAIN_SECONDS] | inpaint DIR [DIGIT] | video DIR
     if len(sys.argv) >= 3 and sys.argv[1] == "piano":
-        print(piano_roll(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 20.0))
+        print(piano_roll(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0))
     elif len(sys.argv) >= 3 and sys.argv[1] == "inpaint":
         print(inpaint(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0))
     elif len(sys.argv) >= 3 and sys.argv[1] == "video":

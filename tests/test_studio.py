@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
-from studio.main_window import DEMO_MODEL, DEMO_VIDEO_MODEL, MainWindow
+from studio.main_window import DEMO_MODEL, DEMO_MUSIC_MODEL, DEMO_VIDEO_MODEL, MainWindow
 from studio.settings import Settings
 
 TINY = {"n_visible": 784, "n_hidden": 16, "sampler": "pcd"}
@@ -279,6 +279,10 @@ def test_the_bundled_demo_opens_and_samples(qtbot, tmp_path, mnist_root):
     qtbot.waitUntil(lambda: "balls-rtrbm" in w.library.infos, timeout=20_000)
     balls = w.library.infos["balls-rtrbm"]
     assert balls["kind"] == "rtrbm" and balls["sequence"] and balls["step"] > 0
+    # and the Nottingham RNN-RBM for the Piano roll
+    assert (DEMO_MUSIC_MODEL / "model.json").is_file(), "the bundled music demo is missing from resources/"
+    qtbot.waitUntil(lambda: "nottingham-rnnrbm" in w.library.infos, timeout=20_000)
+    assert w.library.infos["nottingham-rnnrbm"]["kind"] == "rnnrbm"
     w.close()
 
 
