@@ -199,6 +199,11 @@ def _checkpoint_data(args: argparse.Namespace, info: dict) -> dict | None:
     return None
 
 
+def _print_json(r: dict) -> None:
+    """One JSON object; NaN and infinities (not JSON) become null."""
+    print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}))
+
+
 def cmd_eval_prediction(args: argparse.Namespace) -> int:
     """One-step-ahead prediction error of a sequence model, beside the copy-last baseline."""
     from engine import jobs
@@ -222,8 +227,7 @@ def cmd_eval_prediction(args: argparse.Namespace) -> int:
     finally:
         runner.close()
     if args.json:
-        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                          for k, v in r.items()}))
+        _print_json(r)
     else:
         print(f"{r['split']} prediction error: {r['pred_error']:.4g} +/- {r['pred_error_std']:.3g}   "
               f"copy-last baseline: {r['copy_last_error']:.4g} +/- {r['copy_last_error_std']:.3g}   "
@@ -250,7 +254,7 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
     finally:
         runner.close()
     if args.json:
-        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}))
+        _print_json(r)
     else:
         err = "" if r["method"] == "exact" else f" [{r['nll_lo']:.3f}, {r['nll_hi']:.3f}] (AIS, +/- 3 s.e.)"
         print(f"{r['split']} NLL per frame: {r['nll']:.3f} nats{err}   expected frame accuracy: "
@@ -275,7 +279,7 @@ def cmd_eval_walkback(args: argparse.Namespace) -> int:
     finally:
         runner.close()
     if args.json:
-        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}))
+        _print_json(r)
     else:
         s = r["split"]
         est = f"   importance sampling (M={r['n_samples']}): {r[s + '_is_ll']:.2f} nats" if r["n_samples"] else ""
@@ -318,8 +322,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         out = {"test_ll" if key == "test_ll" else key: r[key], "log_z": r["log_z"], "log_z_err": r["log_z_err"]}
         out.update({k: v for k, v in r.items() if k not in out})
-        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                          for k, v in out.items()}))
+        _print_json(out)
     else:
         err = f" +/- {r['log_z_err']:.2f}" if args.method == "ais" else " (exact)"
         print(f"{r['split']} log-likelihood: {r[key]:.2f} nats{err}   log Z = {r['log_z']:.2f}{err}   "

@@ -85,15 +85,7 @@ def sample(ctx: Any, model: str, n_chains: int = 64, steps: int = 1000, every: i
     shape = tuple(shape or entry.data.get("shape") or _squareish(entry.config.n_visible))
     gen = torch.Generator(device=ctx.device).manual_seed(seed)
     if init is None and start == "data":
-        from engine.data import cached_dataset
-
-        spec = data or entry.data.get("spec")
-        if not spec:
-            raise ValueError(f"{model!r} does not say what data it was trained on: start from noise instead")
-        pool = cached_dataset(spec)
-        pool_x = pool.test if len(pool.test) else pool.train
-        idx = torch.randint(len(pool_x), (n_chains,), generator=torch.Generator().manual_seed(seed))
-        init = pool_x[idx.numpy()]
+        init = _random_examples(entry, data, n_chains, seed, "start from noise instead")
     elif start not in ("noise", "data"):
         raise ValueError(f"unknown start {start!r}: use noise or data")
     t_init = None if init is None else torch.as_tensor(np.asarray(init, np.float32))
@@ -107,6 +99,20 @@ def sample(ctx: Any, model: str, n_chains: int = 64, steps: int = 1000, every: i
         yield ev.Progress(job=ctx.job, step=step, total=steps, unit="Gibbs steps")
         yield pace.wait()
     return last
+
+
+def _random_examples(entry: ModelEntry, data: dict | None, n: int, seed: int, otherwise: str) -> np.ndarray:
+    """``n`` random test examples (training ones when there is no test split) of ``data``, default the data
+    ``entry`` was trained on; without either, a ValueError that ends with what to do ``otherwise``."""
+    from engine.data import cached_dataset
+
+    spec = data or entry.data.get("spec")
+    if not spec:
+        raise ValueError(f"{entry.name!r} does not say what data it was trained on: {otherwise}")
+    pool = cached_dataset(spec)
+    pool_x = pool.test if len(pool.test) else pool.train
+    idx = torch.randint(len(pool_x), (n,), generator=torch.Generator().manual_seed(seed))
+    return pool_x[idx.numpy()]
 
 
 def generate_video(ctx: Any, model: str, n_frames: int = 100, gibbs_steps: int = 25, n_seqs: int = 1,
@@ -356,15 +362,7 @@ def walkback(ctx: Any, model: str, direction: str = "cool", n_chains: int = 16, 
     gen = torch.Generator(device=ctx.device).manual_seed(seed)
     if direction == "heat":
         if start is None:
-            from engine.data import cached_dataset
-
-            spec = entry.data.get("spec")
-            if not spec:
-                raise ValueError(f"{model!r} does not say what data it was trained on: give start images")
-            pool = cached_dataset(spec)
-            pool_x = pool.test if len(pool.test) else pool.train
-            idx = torch.randint(len(pool_x), (n_chains,), generator=torch.Generator().manual_seed(seed))
-            start = pool_x[idx.numpy()]
+            start = _random_examples(entry, None, n_chains, seed, "give start images")
         start = np.asarray(start, np.float32)
         if start.ndim < 2 or start[0].size != entry.config.n_visible:
             raise ValueError(f"start images must be (n, {shape[0]}, {shape[1]}) for {model!r}, not {start.shape}")

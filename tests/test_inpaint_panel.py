@@ -7,14 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QToolBar
 
 from studio.documents.canvas import CanvasDocument, EditRegion, stroke_mask
-from studio.main_window import MainWindow
-from studio.settings import Settings
 from studio.widgets.canvas_view import CanvasView
+from windows import make_window
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 NONE = Qt.KeyboardModifier.NoModifier
@@ -167,14 +166,6 @@ def test_zoom_keeps_the_point_under_the_cursor_and_fit_shows_the_whole_image(qtb
 
 
 # ----- the Inpaint view with a tiny RBM -----
-
-def make_window(qtbot, tmp_path, raise_errors=True) -> MainWindow:
-    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(device="cpu", settings=settings, confirm_close=False, raise_errors=raise_errors)
-    qtbot.addWidget(w)
-    w.show()
-    return w
-
 
 @pytest.fixture
 def window(qtbot, tmp_path, mnist_root):

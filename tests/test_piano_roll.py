@@ -10,16 +10,15 @@ import wave
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QToolBar
 
 from studio.audio import SAMPLE_RATE, TAIL_S
 from studio.documents.notes import (AddNote, Grid, Note, NoteDocument, grid_for_model, notes_to_roll,
                                     roll_to_notes)
-from studio.main_window import MainWindow
-from studio.settings import Settings
 from studio.widgets.piano_roll import PianoRoll
+from windows import make_window
 
 LEFT = Qt.MouseButton.LeftButton
 SHIFT, CTRL = Qt.KeyboardModifier.ShiftModifier, Qt.KeyboardModifier.ControlModifier
@@ -232,18 +231,10 @@ def test_zoom_and_scroll_keep_the_coordinates_consistent(qtbot, roll):
 
 # ----- the panel in the window -----
 
-def make_window(qtbot, tmp_path) -> MainWindow:
-    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(device="cpu", settings=settings, confirm_close=False, raise_errors=True)
-    qtbot.addWidget(w)
-    w.show()
-    w.workspace.setCurrentWidget(w.piano_panel)
-    return w
-
-
 @pytest.fixture
 def window(qtbot, tmp_path):
     w = make_window(qtbot, tmp_path)
+    w.workspace.setCurrentWidget(w.piano_panel)
     yield w
     if w.engine.alive:
         w.close()

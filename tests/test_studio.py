@@ -8,24 +8,17 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
-from studio.main_window import DEMO_MODEL, DEMO_MUSIC_MODEL, DEMO_VIDEO_MODEL, MainWindow
+from studio.main_window import DEMO_MODEL, DEMO_MUSIC_MODEL, DEMO_VIDEO_MODEL
 from studio.settings import Settings
+from windows import make_window
 
 TINY = {"n_visible": 784, "n_hidden": 16, "sampler": "pcd"}
 DATA = {"limit": 300}
 
 
-def make_window(qtbot, tmp_path, **kw) -> MainWindow:
-    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(device="cpu", settings=settings, confirm_close=False, **kw)
-    qtbot.addWidget(w)
-    w.show()
-    return w
-
-
 @pytest.fixture
 def window(qtbot, tmp_path, mnist_root):
-    w = make_window(qtbot, tmp_path)
+    w = make_window(qtbot, tmp_path, raise_errors=False)
     yield w
     if w.engine.alive:
         w.close()
@@ -148,7 +141,7 @@ def test_filters_panel_shows_one_field_per_unit(qtbot, window):
 
 
 def test_settings_persist_across_two_windows(qtbot, tmp_path, mnist_root):
-    first = make_window(qtbot, tmp_path)
+    first = make_window(qtbot, tmp_path, raise_errors=False)
     first.resize(1111, 777)
     size = first.size()
     first.sampling_panel.fps.setValue(12)
@@ -158,7 +151,7 @@ def test_settings_persist_across_two_windows(qtbot, tmp_path, mnist_root):
     first.close()
     qtbot.waitUntil(lambda: not first.engine.alive, timeout=5_000)
 
-    second = make_window(qtbot, tmp_path)
+    second = make_window(qtbot, tmp_path, raise_errors=False)
     # the offscreen platform may differ by a frame margin
     assert abs(second.width() - size.width()) <= 8 and abs(second.height() - size.height()) <= 8
     assert second.sampling_panel.fps.value() == 12
@@ -263,7 +256,7 @@ def test_preferences_dialog_stores_its_values(qtbot, tmp_path):
 
 def test_the_bundled_demo_opens_and_samples(qtbot, tmp_path, mnist_root):
     assert (DEMO_MODEL / "model.json").is_file(), "the bundled demo model is missing from resources/"
-    w = make_window(qtbot, tmp_path, load_demo=True)
+    w = make_window(qtbot, tmp_path, raise_errors=False, load_demo=True)
     qtbot.waitUntil(lambda: w.sampling_panel.grid is not None, timeout=20_000)
     info = w.library.current_info()
     assert info["kind"] == "rbm" and info["step"] > 0

@@ -8,14 +8,13 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QToolBar
 
 from engine import Engine, events as ev, jobs
 from engine.settings import data_root
-from studio.main_window import MainWindow
-from studio.settings import Settings
+from windows import make_window
 
 TINY = {"n_visible": 36, "n_hidden": 8, "k": 1, "k_final": 0}
 BALLS = {"name": "bouncing_balls", "n_train": 10, "n_test": 3, "T": 10, "res": 6}
@@ -107,14 +106,6 @@ def test_generate_video_of_motion_capture_sends_joint_positions(engine):
 
 
 # ----- the Video view -----
-
-def make_window(qtbot, tmp_path) -> MainWindow:
-    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(device="cpu", settings=settings, confirm_close=False, raise_errors=True)
-    qtbot.addWidget(w)
-    w.show()
-    return w
-
 
 @pytest.fixture
 def window(qtbot, tmp_path):
