@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.models.note_rnn import NoteRNN, NoteRNNConfig
+from engine.models.professor import Professor, ProfessorConfig
 from engine.models.rbm import RBM, RBMConfig
 from engine.models.rnnnade import RNNNADE, RNNNADEConfig
 from engine.models.rnnrbm import RNNRBM, RNNRBMConfig
@@ -37,6 +38,8 @@ FAMILIES: dict[str, Family] = {
     "note_rnn": Family("note_rnn", "Per-note RNN (music baseline)", NoteRNNConfig, NoteRNN),
     "walkback": Family("walkback", "Variational Walkback (a learned transition operator)", WalkbackConfig,
                        Walkback),
+    "professor": Family("professor", "Professor Forcing (GRU generator, teacher or professor mode)",
+                        ProfessorConfig, Professor),
 }
 
 

@@ -1,0 +1,222 @@
+"""Professor Forcing (Goyal, Lamb et al., NIPS 2016): a recurrent generator whose free-running behaviour is
+trained, by an adversarial discriminator, to look like its teacher-forced behaviour.
+
+The generator is the per-note RNN of :mod:`engine.models.note_rnn` with a GRU: frame ``v_t`` (piano-roll
+notes, or the pixels of a flattened video frame) has independent Bernoulli units,
+``P(v_t | past) = sigmoid(b_v + u_{t-1} @ W_uv)``, and ``u_t = GRU(v_t, u_{t-1})``. So likelihoods, the
+piano roll's ``generate`` job, the video job and :mod:`engine.evaluation.music` all work on it unchanged.
+
+``mode="teacher"``: trained on the NLL alone (teacher forcing). ``mode="professor"`` adds a discriminator
+(Sec. 2.4.1): a bidirectional GRU over a *behaviour* sequence — the states ``u_0..u_{T-1}`` each frame is
+drawn given (and, with ``behaviour="hidden+outputs"``, the note probabilities) — whose two final states feed a
+three-layer ReLU MLP and a sigmoid, D(b) = P(b is teacher-forced). Each update:
+
+* teacher-forced behaviour on the batch; free-running behaviour from ``u_0``, each step sampling its own
+  frame and feeding it back (the paper feeds samples), ``free_ratio`` times as long and cut into
+  non-overlapping windows of the batch's length (the paper's handwriting setup);
+* C_d = -log D(b_tf) - log(1 - D(b_free)) (Eq. 2.1) -> the discriminator's ``.grad`` only;
+* NLL + C_f, C_f = -log D(b_free) (Eq. 2.3), optionally + C_t = -log(1 - D(b_tf)) (Eq. 2.4)
+  -> the generator's ``.grad`` only;
+* gating: C_f/C_t reach the generator only while the discriminator's accuracy on the batch is above
+  ``gate_low`` (75%), and the discriminator is not trained while it is above ``gate_high`` (99%).
+
+The two gradients are taken separately (``torch.autograd.grad`` with respect to each parameter set), so the
+trainer's single optimiser (Adam, as in the paper) steps both without one cost leaking into the other net.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from engine.config import param
+from engine.models.note_rnn import NoteRNN
+from engine.models.rbm import sample_bernoulli
+from engine.models.recurrent import CELLS, FrameRNNConfig
+
+MODES = ("teacher", "professor")
+BEHAVIOURS = ("hidden", "hidden+outputs")
+
+
+@dataclass
+class ProfessorConfig(FrameRNNConfig):
+    n_recurrent: int = param(128, "Units of the generator's GRU.", min=1, max=100_000)
+    cell: str = param("gru", "The generator's RNN (the paper: a GRU).", choices=CELLS)
+    init_std: float = param(0.05, "Standard deviation of the generator's initial weights.", min=0.0, max=10.0)
+    mode: str = param("teacher", "teacher: NLL only; professor: NLL plus the discriminator's C_f (and C_t).",
+                      choices=MODES)
+    behaviour: str = param("hidden", "What the discriminator sees at each step: the generator's hidden state, "
+                           "or it and the output probabilities.", choices=BEHAVIOURS)
+    disc_hidden: int = param(64, "Units of each direction of the discriminator's bidirectional GRU.", min=1,
+                             max=100_000)
+    disc_mlp: int = param(64, "Units of each hidden layer of the discriminator's 3-layer ReLU MLP.", min=1,
+                          max=100_000)
+    free_ratio: int = param(1, "Free-running length as a multiple of the teacher-forced one; the discriminator "
+                            "sees it as that many non-overlapping windows.", min=1, max=100)
+    cost_f: float = param(1.0, "Weight of C_f: fool the discriminator with free-running behaviour.", min=0.0,
+                          max=1000.0)
+    cost_t: float = param(0.0, "Weight of C_t: make teacher-forced behaviour look free-running (0: off).",
+                          min=0.0, max=1000.0)
+    gate_low: float = param(0.75, "Back-propagate the discriminator into the generator only above this "
+                            "accuracy.", min=0.0, max=1.0)
+    gate_high: float = param(0.99, "Stop training the discriminator above this accuracy.", min=0.0, max=1.01)
+
+
+class Rollout(NamedTuple):
+    """A free run: the state each frame was drawn given, its probabilities and the frame drawn."""
+
+    states: Tensor  # (B, T, R): u_0 .. u_{T-1}
+    probs: Tensor  # (B, T, V)
+    samples: Tensor  # (B, T, V), binary; samples[:, t] was fed to make states[:, t + 1]
+
+
+def init_uniform_(module: nn.Module, generator: torch.Generator | None) -> None:
+    """Weights uniform in +-1/sqrt(fan_in) from ``generator`` (reproducible from the model's seed), biases 0."""
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.ndim == 2:
+                a = p.shape[1] ** -0.5
+                p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * a)
+            else:
+                p.zero_()
+
+
+class Discriminator(nn.Module):
+    """Bidirectional GRU over a behaviour sequence, its two final states into a 3-layer ReLU MLP: the logit
+    of P(teacher-forced)."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_mlp: int, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(n_in, n_hidden, batch_first=True, bidirectional=True)
+        self.mlp = nn.Sequential(nn.Linear(2 * n_hidden, n_mlp), nn.ReLU(), nn.Linear(n_mlp, n_mlp), nn.ReLU(),
+                                 nn.Linear(n_mlp, 1))
+        init_uniform_(self, generator)
+
+    def forward(self, b: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Logits (N,) of behaviour sequences ``b`` (N, T, F), each real for its first ``lengths`` steps."""
+        x = b if lengths is None else pack_padded_sequence(b, lengths.cpu(), batch_first=True,
+                                                           enforce_sorted=False)
+        _, h = self.rnn(x)  # (2, N, H): the forward direction's last state, the backward one's first
+        return self.mlp(torch.cat([h[0], h[1]], -1)).squeeze(-1)
+
+
+def discriminator_costs(d_tf: Tensor, d_free: Tensor) -> dict[str, Tensor]:
+    """From logits of teacher-forced (label 1) and free-running (label 0) behaviour: C_d (Eq. 2.1), C_f, C_t
+    and the accuracy (mean of the two classes' accuracies, so window counts do not weigh it)."""
+    return {"c_d": F.softplus(-d_tf).mean() + F.softplus(d_free).mean(),
+            "c_f": F.softplus(-d_free).mean(), "c_t": F.softplus(d_tf).mean(),
+            "accuracy": 0.5 * ((d_tf > 0).float().mean() + (d_free <= 0).float().mean())}
+
+
+def gates(accuracy: float, low: float, high: float) -> tuple[bool, bool]:
+    """(generator gets C_f/C_t, discriminator is trained) at this discriminator accuracy."""
+    return accuracy > low, accuracy <= high
+
+
+class Professor(NoteRNN):
+    kind = "professor"
+
+    def __init__(self, config: ProfessorConfig, generator: torch.Generator | None = None) -> None:
+        super().__init__(config, generator)
+        if config.mode not in MODES or config.behaviour not in BEHAVIOURS:
+            raise ValueError(f"mode must be one of {MODES} and behaviour one of {BEHAVIOURS}")
+        self.disc: Discriminator | None = None
+        if config.mode == "professor":
+            n_in = config.n_recurrent + (config.n_visible if config.behaviour == "hidden+outputs" else 0)
+            self.disc = Discriminator(n_in, config.disc_hidden, config.disc_mlp, generator)
+        self._last: dict[str, float] = {}
+
+    # ----- the two parameter sets -----
+    def generator_parameters(self) -> list[nn.Parameter]:
+        return [p for n, p in self.named_parameters() if not n.startswith("disc.")]
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        return [] if self.disc is None else list(self.disc.parameters())
+
+    # ----- behaviour -----
+    def _cell(self, v: Tensor, u: Tensor) -> Tensor:
+        r = self.rnn
+        w = (r.weight_ih_l0, r.weight_hh_l0, r.bias_ih_l0, r.bias_hh_l0)
+        return torch.gru_cell(v, u, *w) if self.config.cell == "gru" else torch.rnn_tanh_cell(v, u, *w)
+
+    def free_run(self, n: int, T: int, generator: torch.Generator | None, temperature: float = 1.0) -> Rollout:
+        """``n`` free runs of ``T`` frames from ``u_0``: each frame is sampled and fed back. Differentiable
+        through the states (not through the discrete samples) when grad is enabled."""
+        u = self.u0.expand(n, -1)
+        states, probs, samples = [], [], []
+        for _ in range(T):
+            states.append(u)
+            p = torch.sigmoid(self.logits(u) / temperature)
+            s = sample_bernoulli(p.detach(), generator)
+            probs.append(p)
+            samples.append(s)
+            u = self._cell(s, u)
+        return Rollout(torch.stack(states, 1), torch.stack(probs, 1), torch.stack(samples, 1))
+
+    def behaviour_of(self, states: Tensor) -> Tensor:
+        """What the discriminator sees at each step: the states, and the output probabilities if chosen."""
+        if self.config.behaviour == "hidden":
+            return states
+        return torch.cat([states, torch.sigmoid(self.b_v + states @ self.W_uv)], -1)  # any leading dims
+
+    def losses(self, v: Tensor, mask: Tensor | None, generator: torch.Generator | None) -> dict[str, Tensor]:
+        """The costs of one batch (differentiable): ``nll`` (mean per real frame), and in professor mode
+        ``c_d``, ``c_f``, ``c_t``, ``accuracy`` (see :func:`discriminator_costs`)."""
+        v = self._as_seqs(v)
+        B, T, _ = v.shape
+        mask = (torch.ones(B, T, dtype=torch.bool, device=v.device) if mask is None
+                else mask.to(v.device, torch.bool).reshape(B, T))
+        u = self.states(v)
+        out = {"nll": -self.frame_log_prob(v[mask], u[mask]).mean()}
+        if self.disc is None:
+            return out
+        k = self.config.free_ratio
+        free = self.free_run(B, T * k, generator)
+        lengths = mask.sum(1)
+        b_tf = self.behaviour_of(u)
+        b_free = self.behaviour_of(free.states).reshape(B * k, T, -1)  # row b's k windows follow each other
+        d_tf = self.disc(b_tf, lengths)
+        d_free = self.disc(b_free, lengths.repeat_interleave(k))
+        out.update(discriminator_costs(d_tf, d_free))
+        return out
+
+    # ----- training (called by engine.training.trainer) -----
+    def training_step(self, v: Tensor, generator: torch.Generator | None, mask: Tensor | None = None) -> None:
+        """NLL (+ gated C_f, C_t) into the generator's ``.grad``; C_d (gated) into the discriminator's."""
+        if self.disc is None or self.static_phase:
+            return super().training_step(v, generator, mask)
+        self._zero_grad()
+        c = self.config
+        gen_params, disc_params = self.generator_parameters(), self.discriminator_parameters()
+        with torch.enable_grad():
+            L = self.losses(v, mask, generator)
+            acc = float(L["accuracy"])
+            to_gen, train_disc = gates(acc, c.gate_low, c.gate_high)
+            gen_loss = L["nll"]
+            if to_gen:
+                gen_loss = gen_loss + c.cost_f * L["c_f"] + (c.cost_t * L["c_t"] if c.cost_t else 0.0)
+            g_gen = torch.autograd.grad(gen_loss, gen_params, retain_graph=train_disc, allow_unused=True)
+            g_disc = (torch.autograd.grad(L["c_d"], disc_params, allow_unused=True) if train_disc
+                      else [None] * len(disc_params))
+        for p, g in zip(gen_params, g_gen):
+            p.grad = torch.zeros_like(p) if g is None else g
+        for p, g in zip(disc_params, g_disc):
+            p.grad = None if not train_disc else (torch.zeros_like(p) if g is None else g)
+        self._last = {"train_disc_accuracy": acc, "gen_gated": float(to_gen), "disc_trained": float(train_disc)}
+
+    @torch.no_grad()
+    def monitors(self, v: Tensor, generator: torch.Generator | None, mask: Tensor | None = None,
+                 ) -> dict[str, float]:
+        """``nll`` per frame (teacher-forced) on the first ``monitor_sequences`` chunks; in professor mode
+        also the discriminator's accuracy, its cost and both generator costs there."""
+        v, mask = self._monitor_batch(v, mask)
+        L = self.losses(v, mask, generator)
+        out = {"nll": float(L["nll"])}
+        if self.disc is not None:
+            out.update(disc_accuracy=float(L["accuracy"]), disc_cost=float(L["c_d"]), gen_cost_f=float(L["c_f"]),
+                       gen_cost_t=float(L["c_t"]))
+        return out

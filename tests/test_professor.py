@@ -1,0 +1,199 @@
+"""Professor Forcing: the discriminator's labels and gating, the free-running rollout, which costs reach which
+network, training through the generic trainer, checkpoints, evaluation and the behaviour view's data."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine import Engine, events as ev, jobs
+from engine.data import Dataset
+from engine.data.sequences import Sequences
+from engine.evaluation import professor as pe
+from engine.models.professor import Professor, ProfessorConfig, discriminator_costs, gates
+from engine.music import jobs as music_jobs
+from engine.training.trainer import train
+
+
+def arpeggios(n: int, seed: int, V: int = 8) -> Sequences:
+    """Pieces of 8-20 frames: a note climbing one step a frame with a fifth above it."""
+    rng = np.random.default_rng(seed)
+    pieces = []
+    for _ in range(n):
+        T, s = int(rng.integers(8, 21)), int(rng.integers(V))
+        x = np.zeros((T, V), np.float32)
+        for t in range(T):
+            x[t, (s + t) % V] = x[t, (s + t + 4) % V] = 1
+        pieces.append(x)
+    return Sequences.from_list(pieces)
+
+
+def music_data() -> Dataset:
+    return Dataset("arpeggios", arpeggios(40, 0), arpeggios(12, 1), arpeggios(6, 2), (1, 8), {"name": "arpeggios"})
+
+
+def model(**cfg) -> Professor:
+    c = ProfessorConfig(**{"n_visible": 8, "n_recurrent": 12, "mode": "professor", "disc_hidden": 6,
+                           "disc_mlp": 6, "init_std": 0.3, **cfg})
+    return Professor(c, generator=torch.Generator().manual_seed(0))
+
+
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    v, mask = arpeggios(4, 5).padded()
+    return torch.from_numpy(v), torch.from_numpy(mask)
+
+
+@pytest.fixture
+def engine():
+    e = Engine(device="cpu")
+    yield e
+    e.shutdown(5)
+
+
+TC = {"epochs": 12, "batch_size": 8, "lr": 0.01, "optimizer": "adam", "grad_clip": 10.0, "seq_chunk": 10,
+      "monitor_every": 20, "monitor_size": 20}
+
+
+def test_discriminator_labels_teacher_forced_one_and_free_running_zero():
+    sure = discriminator_costs(torch.full((3,), 20.0), torch.full((5,), -20.0))  # right about both
+    assert sure["accuracy"] == 1 and sure["c_d"] < 1e-6 and sure["c_f"] > 19 and sure["c_t"] > 19
+    wrong = discriminator_costs(torch.full((3,), -20.0), torch.full((5,), 20.0))
+    assert wrong["accuracy"] == 0 and wrong["c_d"] > 39 and wrong["c_f"] < 1e-6
+    # the classes weigh the same, whatever their counts
+    half = discriminator_costs(torch.tensor([1.0]), torch.tensor([1.0, 1.0, 1.0]))
+    assert half["accuracy"] == 0.5
+
+
+def test_gating_thresholds():
+    assert gates(0.5, 0.75, 0.99) == (False, True)  # too weak to teach the generator
+    assert gates(0.75, 0.75, 0.99) == (False, True)
+    assert gates(0.8, 0.75, 0.99) == (True, True)
+    assert gates(0.995, 0.75, 0.99) == (True, False)  # too strong: stop training it
+
+
+def test_the_free_running_rollout_feeds_its_own_samples_back():
+    m = model()
+    with torch.no_grad():
+        run = m.free_run(3, 9, torch.Generator().manual_seed(1))
+        assert run.samples.unique().tolist() in ([0.0, 1.0], [0.0], [1.0])
+        # reading the sampled frames teacher-forced gives the very same states: each was fed back
+        assert torch.allclose(m.states(run.samples), run.states, atol=1e-6)
+        assert torch.allclose(run.probs, torch.sigmoid(m.b_v + run.states @ m.W_uv), atol=1e-6)
+    again = m.free_run(3, 9, torch.Generator().manual_seed(1))
+    assert torch.equal(again.samples, run.samples)
+
+
+@pytest.mark.parametrize("behaviour", ["hidden", "hidden+outputs"])
+def test_free_running_windows_and_masks(behaviour):
+    m = model(free_ratio=3, behaviour=behaviour)
+    v, mask = batch()
+    L = m.losses(v, mask, torch.Generator().manual_seed(2))
+    assert {"nll", "c_d", "c_f", "c_t", "accuracy"} <= set(L)
+    assert torch.isfinite(torch.stack([L[k] for k in ("nll", "c_d", "c_f", "c_t")])).all()
+
+
+def _grads(loss, params):
+    return [torch.zeros_like(p) if g is None else g
+            for p, g in zip(params, torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True))]
+
+
+@pytest.mark.parametrize("cost_t", [0.0, 0.5])
+def test_c_f_updates_only_the_generator_and_c_d_only_the_discriminator(cost_t):
+    m = model(gate_low=0.0, gate_high=1.01, cost_t=cost_t)  # both gates open
+    v, mask = batch()
+    gp, dp = m.generator_parameters(), m.discriminator_parameters()
+    assert gp and dp and not {id(p) for p in gp} & {id(p) for p in dp}
+    assert len(gp) + len(dp) == len(list(m.parameters()))
+    L = m.losses(v, mask, torch.Generator().manual_seed(3))
+    want_g = _grads(L["nll"] + L["c_f"] + cost_t * L["c_t"], gp)
+    want_d = _grads(L["c_d"], dp)
+    # the costs do reach the other network, so writing them there would show
+    assert any(g.abs().sum() > 0 for g in _grads(L["c_f"], dp))
+    assert any(g.abs().sum() > 0 for g in _grads(L["c_d"], gp))
+    m.training_step(v, torch.Generator().manual_seed(3), mask=mask)
+    for p, g in zip(gp, want_g):
+        assert torch.allclose(p.grad, g, atol=1e-6)
+    for p, g in zip(dp, want_d):
+        assert torch.allclose(p.grad, g, atol=1e-6)
+
+
+def test_closed_gates_leave_the_nll_alone_and_the_discriminator_untouched():
+    m = model(gate_low=1.0, gate_high=-0.1)  # never teach the generator, never train the discriminator
+    v, mask = batch()
+    L = m.losses(v, mask, torch.Generator().manual_seed(4))
+    want = _grads(L["nll"], m.generator_parameters())
+    m.training_step(v, torch.Generator().manual_seed(4), mask=mask)
+    assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(m.generator_parameters(), want))
+    assert all(p.grad is None for p in m.discriminator_parameters())
+    assert m._last["gen_gated"] == 0 and m._last["disc_trained"] == 0
+
+
+def test_teacher_mode_has_no_discriminator():
+    m = model(mode="teacher")
+    assert m.disc is None and not m.discriminator_parameters()
+    v, mask = batch()
+    m.training_step(v, None, mask=mask)
+    assert set(m.monitors(v, None, mask=mask)) == {"nll"}
+
+
+@pytest.mark.parametrize("mode", ["teacher", "professor"])
+def test_the_trainer_lowers_the_nll_and_a_checkpoint_round_trips(engine, tmp_path, mode):
+    got = []
+    engine.subscribe(got.append)
+    data = music_data()
+    cfg = {"n_visible": 8, "n_recurrent": 16, "mode": mode, "disc_hidden": 8, "disc_mlp": 8, "init_std": 0.1}
+    name = engine.call(jobs.create_model, "professor", cfg, name="pf", seed=1, timeout=10)["name"]
+    engine.submit(train, name, data, TC).result(60)
+    metrics = [e.values for e in got if isinstance(e, ev.Metrics) and e.split == "train"]
+    assert metrics[-1]["nll"] < 0.6 * metrics[0]["nll"]
+    if mode == "professor":
+        assert {"disc_accuracy", "gen_cost_f", "gen_cost_t", "disc_cost"} <= set(metrics[-1])
+        assert 0 <= metrics[-1]["disc_accuracy"] <= 1
+    engine.call(jobs.save_model, name, str(tmp_path / "pf"))
+    back = engine.call(jobs.load_model, str(tmp_path / "pf"), name="back")["name"]
+    a = engine.call(lambda ctx: ctx.registry[name].module.state_dict())
+    b = engine.call(lambda ctx: ctx.registry[back].module.state_dict())
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert any(k.startswith("disc.") for k in a) == (mode == "professor")
+    assert engine.call(lambda ctx: ctx.registry[back].config.mode) == mode
+
+    # it composes in the piano roll, and is evaluated and viewed
+    roll = data.test[0][:5]
+    out = engine.submit(music_jobs.generate, back, n_frames=6, roll=roll, seed=3).result(30)
+    assert out.shape == (11, 8) and np.array_equal(out[:5], roll)
+    r = engine.submit(pe.evaluate_professor, back, data, n_seqs=6, seed=0).result(30)
+    assert {"nll", "gap", "long_horizon"} <= set(r) and r["gap"] >= 0 and 0 <= r["long_horizon"] <= 1
+    assert set(r["statistics"]) == {"notes_per_frame", "pitch_class", "note_length"}
+    assert r["horizon"] == 4 * r["length"] and r["length"] <= 10
+
+
+def test_the_behaviour_job_returns_both_modes(engine):
+    data = music_data()
+    name = engine.call(jobs.create_model, "professor", {"n_visible": 8, "n_recurrent": 6, "mode": "professor"},
+                       seed=0)["name"]
+    r = engine.call(pe.behaviour, name, data, n_seqs=3, length=7, seed=1)
+    assert r["teacher"].shape == r["free"].shape == (3, 7, 6)
+    assert r["projection"]["teacher"].shape == r["projection"]["free"].shape == (3, 7, 2)
+    assert isinstance(r["teacher"], np.ndarray) and r["time"].tolist() == list(range(7))
+    assert r["explained"][0] >= r["explained"][1] >= 0 and r["gap"] >= 0
+    # the same free runs as the model's own rollout from that seed
+    m = engine.call(lambda ctx: ctx.registry[name].module)
+    with torch.no_grad():
+        run = m.free_run(3, 7, torch.Generator().manual_seed(1))
+    assert np.allclose(r["free"], run.states.numpy(), atol=1e-6)
+
+
+def test_gap_statistics_and_blobs():
+    tf = torch.zeros(2, 3, 4)
+    tf[1] = 1.0
+    free = torch.full((1, 3, 4), 0.25)  # nearest teacher state: 0, at distance 0.25 * 2
+    assert pe.hidden_state_gap(tf, free) == pytest.approx(0.5)
+    x = np.zeros((2, 6, 6))
+    x[0, 1:3, 1:3] = x[0, 4, 4] = 1
+    x[1, 0, :] = x[1, 2:, 0] = x[1, 5, 5] = 1
+    assert pe.count_blobs(x).tolist() == [2, 3]
+    assert sorted(pe.note_lengths([np.array([[1, 0], [1, 1], [0, 1], [1, 1]])]).tolist()) == [1, 2, 3]
+    s = pe.music_statistics([np.eye(12, dtype=np.float32)], lo=0)
+    assert pe.statistics_distance(s, s)["long_horizon"] == 0
+    v = pe.video_statistics(x[None].reshape(1, 2, 36), (6, 6))
+    assert v["blobs"][2] == v["blobs"][3] == 1
