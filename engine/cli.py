@@ -19,7 +19,6 @@ from engine.config import ConfigError, config_from_dict, field_types
 from engine.data import LOADERS
 
 EXIT_INTERRUPTED = 130
-MUSIC_KINDS = ("rnnrbm", "rnnnade", "note_rnn")
 ALIASES = {"n_hidden": ["--hidden"], "n_visible": ["--visible-units"]}
 
 
@@ -245,9 +244,9 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
     runner = _Runner(args.device, args.quiet or args.json)
     try:
         info = runner.call(jobs.load_model, args.checkpoint)
-        if info["kind"] not in MUSIC_KINDS:
-            raise ValueError(f"--method music is for models of music ({', '.join(MUSIC_KINDS)}); {args.checkpoint} "
-                             f"holds a {info['kind']}")
+        if not info["music"]:
+            raise ValueError(f"--method music is for models of music (rnnrbm, rnnnade, note_rnn, professor); "
+                             f"{args.checkpoint} holds a {info['kind']}")
         r = runner.run(evaluate_music, info["name"], data=_checkpoint_data(args, info), split=args.split,
                        n_seqs=args.sequences, ais_runs=args.runs or 100, ais_betas=args.betas or 1000,
                        seed=args.seed, desc="evaluate")
@@ -303,7 +302,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         info = runner.call(jobs.load_model, args.checkpoint)
         if info.get("sequence"):
-            method = "music" if info["kind"] in MUSIC_KINDS else "prediction"
+            method = "music" if info["music"] else "prediction"
             raise ValueError(f"{args.checkpoint} holds a {info['kind']}, a model of sequences: evaluate it with "
                              f"--method {method}")
         data: Any = None

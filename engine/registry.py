@@ -31,6 +31,14 @@ class ModelEntry:
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.module.parameters())
 
+    @property
+    def composes(self) -> bool:
+        """A model of music: it draws piano-roll frames (``sample_frame``) and was not trained on other data."""
+        from engine.data import MUSIC_DATASETS
+
+        name = (self.data.get("spec") or {}).get("name")
+        return hasattr(self.module, "sample_frame") and (name is None or name in MUSIC_DATASETS)
+
     def info(self) -> dict[str, Any]:
         """A plain-value summary for the studio's model list and `boltzmann info`."""
         best: dict[str, float] = {}
@@ -43,6 +51,7 @@ class ModelEntry:
             "name": self.name,
             "kind": self.kind,
             "sequence": bool(getattr(self.module, "takes_sequences", False)),  # a model of sequences (videos)
+            "music": self.composes,  # a model of music: the piano roll's generate job drives it
             "config": config_to_dict(self.config),
             "parameters": self.n_parameters,
             "step": int(self.trainer.get("step", 0)),

@@ -21,7 +21,7 @@ from studio.panels.filters_panel import FiltersPanel
 from studio.panels.inpaint_panel import InpaintPanel
 from studio.panels.messages_panel import MessagesPanel
 from studio.panels.models_panel import ModelsPanel
-from studio.panels.piano_roll_panel import MUSIC_KINDS, PianoRollPanel
+from studio.panels.piano_roll_panel import PianoRollPanel
 from studio.panels.sampling_panel import SamplingPanel
 from studio.panels.training_panel import TrainingPanel
 from studio.panels.video_panel import VideoPanel
@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         return bool(self.library.infos.get(name, {}).get("sequence"))
 
     def is_music_model(self, name: str) -> bool:
-        return self.library.infos.get(name, {}).get("kind") in MUSIC_KINDS
+        return bool(self.library.infos.get(name, {}).get("music"))
 
     def sample(self) -> None:
         """Run ▸ Sample: chains of an RBM in the Sampling view, a video of a sequence model in the Video view,

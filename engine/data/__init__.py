@@ -144,6 +144,8 @@ LOADERS: dict[str, Callable[[dict], Dataset]] = {"mnist": load_mnist, "folder": 
                                                  "jsb_chorales": load_polyphonic, "nottingham": load_polyphonic,
                                                  "piano_midi_de": load_polyphonic, "musedata": load_polyphonic,
                                                  "midi_folder": load_midi_folder}
+#: the datasets of music (piano rolls): a model trained on one of them composes in the piano roll
+MUSIC_DATASETS = frozenset(k for k, f in LOADERS.items() if f in (load_polyphonic, load_midi_folder))
 
 
 def normalize_spec(spec: dict | str) -> dict:

@@ -17,7 +17,7 @@ SHAPE_PRESETS = (("MNIST digits (28×28 = 784)", 784, "binary"),
 VISIBLE_NAMES = {"binary": ("binary", "bernoulli"), "gaussian": ("gaussian",)}
 #: the preset each family starts with: sequence models are for videos and motion, models of music for the
 #: 88 piano keys, the others for images
-FAMILY_PRESET = {"rtrbm": 1, "trbm": 1, "rnnrbm": 3, "rnnnade": 3, "note_rnn": 3}
+FAMILY_PRESET = {"rtrbm": 1, "trbm": 1, "rnnrbm": 3, "rnnnade": 3, "note_rnn": 3, "professor": 3}
 
 
 class NewModelDialog(QDialog):

@@ -31,7 +31,6 @@ from studio.widgets.action_bar import action_bar
 from studio.widgets.canvas_view import BRUSH_DEFAULT, BRUSH_MAX, BRUSH_MIN, CanvasView
 from studio.widgets.controls import Throttle, spin_box
 
-MUSIC_KINDS = ("rnnrbm", "rnnnade", "note_rnn")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".tif", ".tiff", ".webp")
 THUMB = 88
 HINT = "Open an image (or drop a PNG / JPEG here) or pick a test digit, paint over the part to replace, Inpaint."
@@ -265,7 +264,7 @@ class InpaintPanel(QWidget):
         note = ""
         if name and info.get("sequence"):
             kind = info.get("kind", "")
-            what = "music" if kind in MUSIC_KINDS else "sequences"
+            what = "music" if info.get("music") else "sequences"
             note = f"{name} is a model of {what} ({kind}): it cannot inpaint images."
             others = self.image_models()
             note += (f" Inpainting uses {self.model_name() or others[0]}." if others else

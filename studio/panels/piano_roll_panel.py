@@ -36,7 +36,6 @@ from studio.widgets.action_bar import action_bar
 from studio.widgets.controls import Throttle, spin_box
 from studio.widgets.piano_roll import PianoRoll
 
-MUSIC_KINDS = ("rnnrbm", "rnnnade", "note_rnn")
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 #: snap grids offered: (title, beats)
 GRIDS = (("1/4", 1.0), ("1/8", 0.5), ("1/16", 0.25), ("1/32", 0.125), ("1/8 triplet", 1 / 3),
@@ -256,7 +255,7 @@ class PianoRollPanel(QWidget):
     def music_model(self) -> dict | None:
         """The current model's summary when it is a model of music."""
         info = self.library.current_info()
-        return info if info and info.get("kind") in MUSIC_KINDS else None
+        return info if info and info.get("music") else None
 
     def model_grid(self) -> Grid:
         return grid_for_model(self.music_model())
