@@ -11,7 +11,6 @@ import torch
 
 from engine import Engine, JobError, jobs
 from engine import events as ev
-from engine.data import Dataset
 from engine.data.sequences import Sequences
 from engine.evaluation.ais import ais_frames, run
 from engine.evaluation.music import evaluate_music, frame_states
@@ -19,6 +18,7 @@ from engine.models import family
 from engine.models.rnnnade import nade_logits
 from engine.music import jobs as music_jobs
 from engine.training.trainer import train
+from music_data import arpeggios, music_data  # noqa: F401 (re-exported for the tests below)
 
 KINDS = ["rnnrbm", "rnnnade", "note_rnn"]
 
@@ -222,24 +222,6 @@ def test_nade_resampling_draws_the_conditional_given_clamped_high_notes():
 
 
 # ----- sequences of different lengths in the trainer -----
-def arpeggios(n: int, seed: int, V: int = 8) -> Sequences:
-    """Pieces of 6-30 frames: a note climbing one step a frame with a fifth above it, from a random start."""
-    rng = np.random.default_rng(seed)
-    pieces = []
-    for _ in range(n):
-        T, s = int(rng.integers(6, 31)), int(rng.integers(V))
-        x = np.zeros((T, V), np.float32)
-        for t in range(T):
-            x[t, (s + t) % V] = x[t, (s + t + 4) % V] = 1
-        pieces.append(x)
-    return Sequences.from_list(pieces)
-
-
-def music_data() -> Dataset:
-    return Dataset("arpeggios", arpeggios(60, 0), arpeggios(15, 1), arpeggios(10, 2), (1, 8),
-                   {"name": "arpeggios"})
-
-
 @pytest.fixture
 def engine():
     e = Engine(device="cpu")

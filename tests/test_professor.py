@@ -8,28 +8,15 @@ import torch
 
 from engine import Engine, events as ev, jobs
 from engine.data import Dataset
-from engine.data.sequences import Sequences
 from engine.evaluation import professor as pe
 from engine.models.professor import Professor, ProfessorConfig, discriminator_costs, gates
 from engine.music import jobs as music_jobs
 from engine.training.trainer import train
-
-
-def arpeggios(n: int, seed: int, V: int = 8) -> Sequences:
-    """Pieces of 8-20 frames: a note climbing one step a frame with a fifth above it."""
-    rng = np.random.default_rng(seed)
-    pieces = []
-    for _ in range(n):
-        T, s = int(rng.integers(8, 21)), int(rng.integers(V))
-        x = np.zeros((T, V), np.float32)
-        for t in range(T):
-            x[t, (s + t) % V] = x[t, (s + t + 4) % V] = 1
-        pieces.append(x)
-    return Sequences.from_list(pieces)
+from music_data import arpeggios, music_data as _music_data
 
 
 def music_data() -> Dataset:
-    return Dataset("arpeggios", arpeggios(40, 0), arpeggios(12, 1), arpeggios(6, 2), (1, 8), {"name": "arpeggios"})
+    return _music_data((40, 12, 6), lengths=(8, 20))
 
 
 def model(**cfg) -> Professor:
@@ -39,7 +26,7 @@ def model(**cfg) -> Professor:
 
 
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
-    v, mask = arpeggios(4, 5).padded()
+    v, mask = arpeggios(4, 5, lengths=(8, 20)).padded()
     return torch.from_numpy(v), torch.from_numpy(mask)
 
 
