@@ -18,3 +18,13 @@ def mnist_root():
     root = data_root()
     assert (root / "mnist.npz").is_file(), f"MNIST not found under {root}: set BOLTZMANN_DATA"
     return root
+
+
+@pytest.fixture
+def engine():
+    """An engine on the CPU, shut down (within 5 s) after the test."""
+    from engine import Engine
+
+    e = Engine(device="cpu")
+    yield e
+    assert e.shutdown(5)

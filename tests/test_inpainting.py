@@ -4,17 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import Engine, jobs
+from engine import jobs
 from engine import events as ev
 from engine.engine import JobError
 from engine.inpainting import fit_image, image_shape, inpaint
-
-
-@pytest.fixture
-def engine():
-    e = Engine(device="cpu")
-    yield e
-    assert e.shutdown(5)
 
 
 def digit_rbm(engine, shape=(6, 6)):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import Engine, JobError, jobs
+from engine import JobError, jobs
 from engine import events as ev
 from engine.data.sequences import Sequences
 from engine.evaluation.ais import ais_frames, run
@@ -222,13 +222,6 @@ def test_nade_resampling_draws_the_conditional_given_clamped_high_notes():
 
 
 # ----- sequences of different lengths in the trainer -----
-@pytest.fixture
-def engine():
-    e = Engine(device="cpu")
-    yield e
-    e.shutdown(5)
-
-
 TC = {"epochs": 15, "batch_size": 8, "lr": 0.01, "optimizer": "adam", "grad_clip": 10.0, "seq_chunk": 12,
       "monitor_every": 50, "monitor_size": 40}
 

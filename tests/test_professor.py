@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import Engine, events as ev, jobs
+from engine import events as ev, jobs
 from engine.data import Dataset
 from engine.evaluation import professor as pe
 from engine.models.professor import Professor, ProfessorConfig, discriminator_costs, gates
@@ -28,13 +28,6 @@ def model(**cfg) -> Professor:
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
     v, mask = arpeggios(4, 5, lengths=(8, 20)).padded()
     return torch.from_numpy(v), torch.from_numpy(mask)
-
-
-@pytest.fixture
-def engine():
-    e = Engine(device="cpu")
-    yield e
-    e.shutdown(5)
 
 
 TC = {"epochs": 12, "batch_size": 8, "lr": 0.01, "optimizer": "adam", "grad_clip": 10.0, "seq_chunk": 10,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import Engine, jobs
+from engine import jobs
 from engine import events as ev
 from engine.data import Dataset
 from engine.evaluation.prediction import copy_last, evaluate_prediction, prediction_error, rbm_predictor
@@ -245,13 +245,6 @@ def test_generation_is_reproducible_from_its_seed():
 
 
 # ----- training through the shared trainer -----
-@pytest.fixture
-def engine():
-    e = Engine(device="cpu")
-    yield e
-    e.shutdown(5)
-
-
 TC = {"epochs": 30, "batch_size": 10, "lr": 0.05, "monitor_every": 100, "monitor_size": 20}
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import Engine, JobError, jobs
+from engine import JobError, jobs
 from engine import events as ev
 from engine.data import Dataset
 from engine.training import checkpoint
@@ -29,13 +29,6 @@ def toy_data(n=300, d=16, seed=0) -> Dataset:
 
 
 TC = {"epochs": 4, "batch_size": 10, "lr": 0.05, "monitor_every": 10, "monitor_size": 100}
-
-
-@pytest.fixture
-def engine():
-    e = Engine(device="cpu")
-    yield e
-    e.shutdown(5)
 
 
 def new_model(engine, name="m", **cfg):

@@ -22,8 +22,8 @@ MOCAP = {"name": "mocap_mit", "T": 20}
 
 
 def needs_mocap():
-    if not (data_root() / "mocap" / "mit_walk_motion.npz").is_file():
-        pytest.skip("the MIT motion-capture data is not in the data folder")
+    path = data_root() / "mocap" / "mit_walk_motion.npz"
+    assert path.is_file(), f"the MIT motion-capture data is missing: {path} (set BOLTZMANN_DATA)"
 
 
 def describe_data(ctx, model, spec, shape):

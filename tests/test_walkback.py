@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine import Engine, jobs
+from engine import jobs
 from engine import events as ev
 from engine.data import Dataset
 from engine.evaluation.exact import all_states
@@ -29,13 +29,6 @@ def tiny(D=6, seed=0, **kw) -> Walkback:
 
 def binary(n, D, seed=1) -> torch.Tensor:
     return (torch.rand(n, D, generator=torch.Generator().manual_seed(seed)) < 0.4).double()
-
-
-@pytest.fixture
-def engine():
-    e = Engine(device="cpu")
-    yield e
-    assert e.shutdown(5)
 
 
 def test_temperatures_double_after_n_steps_at_one_and_K_is_ceil_log2_tmax_plus_n():
