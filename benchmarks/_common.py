@@ -7,6 +7,7 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,6 +40,25 @@ def matmul_peak(n: int = 1024, reps: int = 20) -> float:
             a @ b
         times.append((time.perf_counter() - t) / reps)
     return 2 * n ** 3 / min(times)
+
+
+def run_args(p: Any, out: str | None = None) -> None:
+    """The options every training benchmark takes: torch threads, seed, data root, device and, with
+    ``out``, the folder (or a help text for it) where the trained models go."""
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-root")
+    p.add_argument("--device", default="cpu")
+    if out is not None:
+        p.add_argument("--out", help=out)
+
+
+def set_threads(n: int) -> None:
+    """Use ``n`` torch threads (0: leave torch's default)."""
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
 
 
 def result(figures: dict) -> None:

@@ -19,7 +19,7 @@ import argparse
 import copy
 import time
 
-from _common import machine, result
+from _common import machine, result, run_args, set_threads
 
 DATASETS = {"jsb": "jsb_chorales", "nottingham": "nottingham", "piano": "piano_midi_de", "muse": "musedata"}
 #: test NLL per time step: RNN-RBM, RNN-NADE (with HF pre-training) and the Recurrent Ladder
@@ -59,17 +59,9 @@ def main() -> None:
     p.add_argument("--ais-runs", type=int, default=20, help="RNN-RBM: AIS runs per frame (default 20)")
     p.add_argument("--ais-betas", type=int, default=1000, help="RNN-RBM: AIS temperatures (default 1000)")
     p.add_argument("--acc-samples", type=int, default=10, help="draws per frame for the expected accuracy")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-root")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", help="folder to save the trained models in (one sub-folder each)")
+    run_args(p, out="folder to save the trained models in (one sub-folder each)")
     args = p.parse_args()
-
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     from engine import Engine, jobs
     from engine.data import load_dataset
     from engine.evaluation.music import evaluate_music

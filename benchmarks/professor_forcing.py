@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import machine, result
+from _common import machine, result, run_args, set_threads
 
 DATASETS = {"jsb": "jsb_chorales", "nottingham": "nottingham", "balls": "bouncing_balls"}
 MODES = ("teacher", "professor")
@@ -46,17 +46,9 @@ def main() -> None:
     p.add_argument("--T", type=int, default=50, help="balls: frames per video, the training length")
     p.add_argument("--res", type=int, default=20, help="balls: pixels per side")
     p.add_argument("--eval-seqs", type=int, default=100, help="data windows and free runs for gap/statistics")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-root")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", help="folder to save the trained models in (one sub-folder each)")
+    run_args(p, out="folder to save the trained models in (one sub-folder each)")
     args = p.parse_args()
-
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     from engine import Engine, jobs
     from engine.data import load_dataset
     from engine.evaluation.professor import measure
