@@ -1,15 +1,13 @@
 """The RBM: free energy, centring, gradients (manual vs autograd, CD-k vs exact), chains, sampling."""
 from __future__ import annotations
 
-import itertools
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from engine.evaluation.exact import all_states
-from engine.models.rbm import RBM, RBMConfig, free_energy, sample_bernoulli
+from engine.models.rbm import RBM, RBMConfig
+from engine.models.sampling import Bernoulli16, sample_bernoulli
 
 
 def tiny(V=6, H=4, seed=0, **kw) -> RBM:
@@ -68,7 +66,7 @@ def test_manual_gradient_equals_autograd_of_the_free_energy_difference(visible, 
     g.set_state(state)
     with torch.no_grad():  # the samples are constants of the objective
         mean = m._centred_visible_mean(h0)
-        v_neg = sample_bernoulli(mean, g) if visible == "bernoulli" else mean + m.sigma() * torch.randn(
+        v_neg = m._bern(mean, g) if visible == "bernoulli" else mean + m.sigma() * torch.randn(
             mean.shape, generator=g, dtype=mean.dtype)
     manual = {n: p.grad.clone() for n, p in m.named_parameters()}
 
@@ -97,6 +95,8 @@ def exact_gradient(m: RBM, data: torch.Tensor) -> torch.Tensor:
 
 def test_cd_k_gradient_approaches_the_exact_gradient_as_k_grows():
     m = tiny(V=6, H=4, centered=False, sampler="cd")
+    with torch.no_grad():  # strong weights mix slowly: CD's bias at small k stands well above the noise
+        m.W.mul_(3)
     g = torch.Generator().manual_seed(2)
     data = all_states(6)[torch.tensor([3, 17, 40, 62, 9])]
     exact = exact_gradient(m, data)
@@ -132,6 +132,21 @@ def test_sample_bernoulli_has_the_right_rate():
     p = torch.tensor([0.0, 0.1, 0.5, 0.9, 1.0]).expand(20000, -1)
     rate = sample_bernoulli(p, g).mean(0)
     assert torch.allclose(rate, p[0], atol=0.01)
+
+
+def test_the_16_bit_sampler_has_the_right_rate_and_repeats_with_its_generator():
+    p = torch.tensor([0.0, 1e-6, 0.1, 0.5, 0.9, 1.0]).expand(50000, -1)
+    draws = []
+    for _ in range(2):
+        g = torch.Generator().manual_seed(0)
+        bern = Bernoulli16()
+        draws.append(torch.stack([bern(p, g), bern(p[:7], g).repeat(7143, 1)[:50000]]))
+    assert torch.equal(draws[0], draws[1])  # a function of the generator's state: runs resume exactly
+    rate = draws[0][0].mean(0)
+    assert rate[0] == 0 and rate[1] == 0 and rate[-1] == 1  # p is resolved to 2^-16
+    assert torch.allclose(rate, p[0], atol=0.006)
+    u = bern.uniform((1000, 100), g, p.device)
+    assert 0 < u.min() and u.max() < 1 and abs(u.mean().item() - 0.5) < 0.003
 
 
 def test_gibbs_keeps_clamped_visibles_and_yields_every_step():

@@ -13,7 +13,8 @@ from engine import events as ev
 from engine.data import Dataset
 from engine.evaluation.prediction import copy_last, evaluate_prediction, prediction_error, rbm_predictor
 from engine.models import family
-from engine.models.rbm import RBM, RBMConfig, sample_bernoulli
+from engine.models.rbm import RBM, RBMConfig
+from engine.models.sampling import sample_bernoulli
 from engine.models.rtrbm import RTRBM, hidden_states
 from engine.models.trbm import TRBM
 from engine.training.trainer import train
@@ -199,9 +200,9 @@ def test_cd_chain_of_each_step_starts_at_the_previous_frame(kind):
         g = torch.Generator().manual_seed(4)
         with torch.no_grad():
             p0 = torch.sigmoid(v0.reshape(N, V) @ m.W + c.reshape(N, -1))
-            h = (torch.empty_like(p0).uniform_(generator=g) < p0).double()
+            h = m._bern(p0, g)  # the training chains' sampler
             mean = torch.sigmoid(h @ m.W.T + m.b_v)
-            v_neg = (torch.empty_like(mean).uniform_(generator=g) < mean).double()
+            v_neg = m._bern(mean, g)
         expected[start] = -(v.reshape(N, V).sum(0) - v_neg.sum(0)) / N
         m.config.cd_start = start
         m.training_step(v, torch.Generator().manual_seed(4))

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from engine.models.rbm import StandardParams, sample_bernoulli
+from engine.models.rbm import StandardParams
+from engine.models.sampling import sample_bernoulli
 
 
 def betas(n: int = 14500) -> Tensor:

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from engine.config import param
-from engine.models.rbm import sample_bernoulli
+from engine.models.sampling import sample_bernoulli
 from engine.models.recurrent import CELLS, FrameRNN, FrameRNNConfig, bernoulli_log_prob
 
 

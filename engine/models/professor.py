@@ -35,7 +35,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from engine.config import param
 from engine.models.note_rnn import NoteRNN
-from engine.models.rbm import sample_bernoulli
+from engine.models.sampling import sample_bernoulli
 from engine.models.recurrent import CELLS, FrameRNNConfig
 
 MODES = ("teacher", "professor")

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from engine.config import param
-from engine.models.rbm import sample_bernoulli
+from engine.models.sampling import Bernoulli16, sample_bernoulli
 from engine.models.recurrent import FrameRNN, FrameRNNConfig, bernoulli_log_prob
 from engine.models.rtrbm import bernoulli_into, hidden_states
 
@@ -62,6 +62,7 @@ class RNNRBM(FrameRNN):
 
     def __init__(self, config: RNNRBMConfig, generator: torch.Generator | None = None) -> None:
         super().__init__(config, generator)
+        self._bern = Bernoulli16()  # the training chains' sampler
         V, H, R = config.n_visible, config.n_hidden, config.n_recurrent
         self.W = nn.Parameter(torch.randn(V, H, generator=generator) * config.init_std)
         self.b_h = nn.Parameter(torch.zeros(H))
@@ -121,12 +122,13 @@ class RNNRBM(FrameRNN):
     def _cd_chain(self, v0: Tensor, p0: Tensor, b: Tensor, c: Tensor, k: int, generator: torch.Generator | None,
                   ) -> tuple[Tensor, Tensor]:
         """k steps of block Gibbs from the data: the last visible sample and its hidden probabilities."""
-        h = bernoulli_into(p0, generator, torch.empty_like(p0))
+        bern = self._bern
+        h = bern(p0, generator, out=torch.empty_like(p0))
         probs, mean, v = torch.empty_like(p0), torch.empty_like(v0), torch.empty_like(v0)
         for step in range(k):
             if step:
-                h = bernoulli_into(self.hidden_probs(v, c, out=probs), generator, h)
-            v = bernoulli_into(self.visible_mean(h, b, out=mean), generator, v)
+                h = bern(self.hidden_probs(v, c, out=probs), generator, out=h)
+            v = bern(self.visible_mean(h, b, out=mean), generator, out=v)
         return v, self.hidden_probs(v, c, out=probs)
 
     @property

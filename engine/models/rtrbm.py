@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from engine.config import param
-from engine.models.rbm import sample_bernoulli
+from engine.models.sampling import Bernoulli16, sample_bernoulli
 
 VISIBLE = ("binary", "gaussian")
 CD_STARTS = ("previous", "data")
@@ -109,6 +109,7 @@ class SequenceRBM(nn.Module):
                  generator: torch.Generator | None) -> None:
         super().__init__()
         self.config = config
+        self._bern = Bernoulli16()  # the training chains' sampler
         V, H = config.n_visible, config.n_hidden
         self.W = nn.Parameter(torch.randn(V, H, generator=generator) * config.init_std)
         self.W_rec = nn.Parameter(torch.randn(*rec_shape, generator=generator) * config.init_std)
@@ -157,10 +158,13 @@ class SequenceRBM(nn.Module):
         return torch.sigmoid_(torch.addmm(self.b_v, h, self.W.T, out=out))
 
     def sample_visible(self, mean: Tensor, generator: torch.Generator | None, out: Tensor | None = None,
-                       ) -> Tensor:
+                       fast: bool = False) -> Tensor:
+        """A visible sample; ``fast`` (training chains) draws with 16-bit uniforms."""
         if self.gaussian:
             noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype, out=out)
             return noise.add_(mean)
+        if fast:
+            return self._bern(mean, generator, out=out)
         return sample_bernoulli(mean, generator) if out is None else bernoulli_into(mean, generator, out)
 
     def first_bias(self, n: int) -> Tensor:
@@ -217,14 +221,14 @@ class SequenceRBM(nn.Module):
                   ) -> tuple[Tensor, Tensor, Tensor]:
         """k steps of block Gibbs from the data (hidden probabilities ``p0``): the last visible sample, its
         hidden probabilities, and the last visible means."""
-        h = bernoulli_into(p0, generator, torch.empty_like(p0))
+        h = self._bern(p0, generator, out=torch.empty_like(p0))
         probs, mean, v_buf = torch.empty_like(p0), torch.empty_like(v0), torch.empty_like(v0)
         v = v0
         for step in range(k):
             if step:
-                h = bernoulli_into(self.hidden_probs(v, c, out=probs), generator, h)
+                h = self._bern(self.hidden_probs(v, c, out=probs), generator, out=h)
             self.visible_mean(h, out=mean)
-            v = self.sample_visible(mean, generator, out=v_buf)
+            v = self.sample_visible(mean, generator, out=v_buf, fast=True)
         return v, self.hidden_probs(v, c, out=probs), mean
 
     def _exact_stats(self, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from engine.config import param
-from engine.models.rbm import sample_bernoulli
+from engine.models.sampling import sample_bernoulli
 
 #: floor of a Gaussian operator's standard deviation at T = 1 and of the prior's variance
 MIN_SIGMA = 1e-3
