@@ -273,6 +273,23 @@ def duplicate_model(ctx: Any, model: str, name: str | None = None) -> dict:
     return ctx.registry.add(entry).info()
 
 
+def set_mode(ctx: Any, model: str, mode: str) -> dict:
+    """Switch a professor-forcing model between teacher and professor forcing, keeping its generator; the
+    next training run starts fresh optimiser buffers (the set of parameters changed)."""
+    entry = ctx.registry[model]
+    if not hasattr(entry.module, "set_mode"):
+        raise ValueError(f"{model!r} is a {entry.kind} model: only professor-forcing models have a training mode")
+    if entry.training:
+        raise ValueError(f"{model!r} is training: stop it before switching its mode")
+    if entry.config.mode != mode:
+        entry.module.set_mode(mode)
+        entry.config = entry.module.config
+        entry.trainer.pop("optimizer", None)
+        entry.dirty = True
+        ctx.registry.changed(model)
+    return entry.info()
+
+
 def model_history(ctx: Any, model: str) -> list[dict]:
     return [dict(r) for r in ctx.registry[model].history]
 

@@ -26,6 +26,7 @@ class ModelEntry:
     data: dict[str, Any] = field(default_factory=dict)  # description of the training data
     path: str | None = None  # where it was last saved or loaded
     dirty: bool = False  # changed since last save
+    training: bool = False  # a training job is running on it (jobs that change its structure wait)
 
     @property
     def n_parameters(self) -> int:

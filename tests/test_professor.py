@@ -147,6 +147,46 @@ def test_the_trainer_lowers_the_nll_and_a_checkpoint_round_trips(engine, tmp_pat
     assert r["horizon"] == 4 * r["length"] and r["length"] <= 10
 
 
+def test_switching_the_mode_keeps_the_generator_and_trains_on(engine, tmp_path):
+    got = []
+    engine.subscribe(got.append)
+    data = music_data()
+    cfg = {"n_visible": 8, "n_recurrent": 10, "mode": "teacher", "disc_hidden": 6, "disc_mlp": 6}
+    name = engine.call(jobs.create_model, "professor", cfg, seed=0)["name"]
+    engine.submit(train, name, data, {**TC, "epochs": 2}).result(60)
+    before = engine.call(lambda ctx: {k: v.clone() for k, v in ctx.registry[name].module.state_dict().items()})
+    info = engine.call(jobs.set_mode, name, "professor")
+    assert info["config"]["mode"] == "professor"
+    after = engine.call(lambda ctx: ctx.registry[name].module.state_dict())
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the generator is kept
+    assert any(k.startswith("disc.") for k in after)
+    engine.submit(train, name, data, {**TC, "epochs": 4}).result(60)  # fresh optimiser buffers: no error
+    assert "disc_accuracy" in [e for e in got if isinstance(e, ev.Metrics)][-1].values
+    assert any(isinstance(e, ev.Log) and "no optimiser state" in e.message for e in got)
+    engine.call(jobs.save_model, name, str(tmp_path / "pf"))
+    back = engine.call(jobs.load_model, str(tmp_path / "pf"), name="back")
+    assert back["config"]["mode"] == "professor"
+    assert engine.call(jobs.set_mode, name, "teacher")["config"]["mode"] == "teacher"
+    assert not engine.call(lambda ctx: ctx.registry[name].module.discriminator_parameters())
+    with pytest.raises(Exception, match="only professor-forcing models"):
+        rbm = engine.call(jobs.create_model, "rbm", {"n_visible": 8, "n_hidden": 3})["name"]
+        engine.call(jobs.set_mode, rbm, "professor")
+
+
+def test_a_professor_model_of_bouncing_balls_makes_videos(engine):
+    data = {"name": "bouncing_balls", "res": 6, "n_train": 8, "T": 10, "n_balls": 1, "n_test": 2}
+    name = engine.call(jobs.create_model, "professor", {"n_visible": 36, "n_recurrent": 8, "mode": "professor",
+                                                        "disc_hidden": 4, "disc_mlp": 4}, seed=0)["name"]
+    engine.submit(train, name, data, {**TC, "epochs": 1, "seq_chunk": 10}).result(60)
+    info = engine.call(jobs.model_info, name)
+    assert info["sequence"] and not info["music"]  # the video panel generates from it, the piano roll does not
+    got = []
+    engine.subscribe(got.append)
+    out = engine.submit(jobs.generate_video, name, n_frames=5, prime=3, n_seqs=2, seed=1).result(30)
+    assert out.shape == (2, 5, 6, 6) and ((0 <= out) & (out <= 1)).all()
+    assert [e.index for e in got if isinstance(e, ev.Frame) and e.label == "video"] == list(range(5))
+
+
 def test_the_behaviour_job_returns_both_modes(engine):
     data = music_data()
     name = engine.call(jobs.create_model, "professor", {"n_visible": 8, "n_recurrent": 6, "mode": "professor"},

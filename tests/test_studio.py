@@ -98,6 +98,40 @@ def test_pause_stops_progress_resume_continues_and_stop_keeps_the_model(qtbot, w
     assert window.library.infos["tiny"]["step"] > steps
 
 
+def test_a_music_generator_trains_on_music_and_switches_to_professor_forcing(qtbot, window):
+    panel = window.training_panel
+    window.create_model("professor", {"n_visible": 88, "n_recurrent": 8, "mode": "teacher", "disc_hidden": 4,
+                                      "disc_mlp": 4}, "pf")
+    qtbot.waitUntil(lambda: window.library.current == "pf", timeout=10_000)
+    assert panel.data.key() == "nottingham" and panel.mode_box.isVisibleTo(panel)
+    assert panel.mode.currentData() == "teacher"
+    assert not panel.data.form.isRowVisible(panel.data.binarize) and panel.data.form.isRowVisible(panel.data.transpose)
+    panel.data.limit.setValue(4)
+    panel.data.transpose.setChecked(True)
+    assert panel.data.spec() == {"name": "nottingham", "transpose": True, "limit": 4}
+    set_training(window, epochs=1, batch_size=4, seq_chunk=20, lr=0.01, optimizer="adam")
+
+    def train_and_wait():
+        click(qtbot, window, "train_start")
+        assert not panel.mode.isEnabled()  # no switching under a running job
+        qtbot.waitUntil(lambda: panel.handle is None, timeout=60_000)
+
+    train_and_wait()
+    panel.curves.flush()
+    assert panel.curves.n_points("nll") >= 1 and panel.curves.n_points("disc_accuracy") == 0
+    panel.mode.setCurrentIndex(panel.mode.findData("professor"))
+    panel.mode.activated.emit(panel.mode.currentIndex())
+    qtbot.waitUntil(lambda: window.library.infos["pf"]["config"]["mode"] == "professor", timeout=10_000)
+    set_training(window, epochs=2, batch_size=4, seq_chunk=20, lr=0.01, optimizer="adam")
+    train_and_wait()
+    panel.curves.flush()
+    assert panel.curves.n_points("disc_accuracy") >= 1 and panel.curves.n_points("gen_cost_f") >= 1
+    assert "professor forcing" in panel.log.toPlainText()
+    window.create_model("rbm", TINY, "still-an-rbm")
+    qtbot.waitUntil(lambda: window.library.current == "still-an-rbm", timeout=10_000)
+    assert not panel.mode_box.isVisibleTo(panel) and panel.data.key() == "mnist"
+
+
 def test_sampling_shows_frames_and_saves_a_png_of_the_grid(qtbot, window, tmp_path):
     new_tiny_model(qtbot, window)
     panel = window.sampling_panel

@@ -122,13 +122,24 @@ class Professor(NoteRNN):
 
     def __init__(self, config: ProfessorConfig, generator: torch.Generator | None = None) -> None:
         super().__init__(config, generator)
-        if config.mode not in MODES or config.behaviour not in BEHAVIOURS:
-            raise ValueError(f"mode must be one of {MODES} and behaviour one of {BEHAVIOURS}")
+        if config.behaviour not in BEHAVIOURS:
+            raise ValueError(f"behaviour must be one of {BEHAVIOURS}")
         self.disc: Discriminator | None = None
-        if config.mode == "professor":
-            n_in = config.n_recurrent + (config.n_visible if config.behaviour == "hidden+outputs" else 0)
-            self.disc = Discriminator(n_in, config.disc_hidden, config.disc_mlp, generator)
+        self.set_mode(config.mode, generator)
         self._last: dict[str, float] = {}
+
+    def set_mode(self, mode: str, generator: torch.Generator | None = None) -> None:
+        """Teacher or professor forcing from now on, keeping the generator: professor mode adds a fresh
+        discriminator (when it has none), teacher mode drops it."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        c = self.config
+        c.mode = mode
+        if mode == "teacher":
+            self.disc = None
+        elif self.disc is None:
+            n_in = c.n_recurrent + (c.n_visible if c.behaviour == "hidden+outputs" else 0)
+            self.disc = Discriminator(n_in, c.disc_hidden, c.disc_mlp, generator).to(self.b_v.device)
 
     # ----- the two parameter sets -----
     def generator_parameters(self) -> list[nn.Parameter]:

@@ -301,8 +301,9 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
                  f"epochs {step // spe}..{tc.epochs}")
     if fresh_optimizer:
         why = (f"the saved optimiser state is not {tc.optimizer}'s" if "optimizer" in st
-               else "the checkpoint carries no optimiser state (exported)")
+               else "no optimiser state was saved for these parameters")
         yield ev.Log(job=ctx.job, message=f"{why}: starting its buffers afresh")
+    entry.training = True
     try:
         while step < total:
             if tc.time_budget_s and elapsed() >= tc.time_budget_s:
@@ -374,6 +375,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
             else:
                 yield None
     finally:  # also when cancelled or diverged: the entry holds the state to resume from
+        entry.training = False
         sync_state()
         ctx.registry.changed(model)
     return {"model": model, "step": step, "epoch": step / spe, "elapsed_s": elapsed(),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QProgressBar, QScrollArea, QSpinBox, QSplitter, QTabWidget,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPlainTextEdit, QProgressBar, QScrollArea, QSpinBox, QSplitter, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 from PySide6.QtCore import Qt
 
@@ -18,13 +18,22 @@ from studio.widgets.image_view import ImageView
 
 DATASETS = (("MNIST", "mnist"), ("Bouncing balls (video)", "bouncing_balls"),
             ("Motion capture: MIT walking", "mocap_mit"), ("Motion capture: BVH file or folder…", "bvh"),
-            ("Folder of images…", "folder"))
+            ("Music: Nottingham folk tunes", "nottingham"), ("Music: JSB chorales", "jsb_chorales"),
+            ("Music: Piano-midi.de", "piano_midi_de"), ("Music: MuseData", "musedata"),
+            ("Music: folder of MIDI files…", "midi_folder"), ("Folder of images…", "folder"))
+MUSIC = ("transpose", "limit")
 #: which options each dataset takes (the other rows are hidden)
 OPTIONS = {"mnist": ("binarize", "limit", "valid"), "folder": ("path", "binarize", "limit", "valid"),
            "bouncing_balls": ("n_train", "T", "n_balls", "res", "valid"),
-           "mocap_mit": ("T", "limit", "valid"), "bvh": ("path", "T", "limit", "valid")}
-#: datasets of sequences (what TRBMs and RTRBMs train on)
-SEQUENCE_DATASETS = ("bouncing_balls", "mocap_mit", "bvh")
+           "mocap_mit": ("T", "limit", "valid"), "bvh": ("path", "T", "limit", "valid"),
+           "nottingham": MUSIC, "jsb_chorales": MUSIC, "piano_midi_de": MUSIC, "musedata": MUSIC,
+           "midi_folder": ("path", *MUSIC)}
+#: datasets of sequences (what TRBMs, RTRBMs and the music models train on)
+SEQUENCE_DATASETS = ("bouncing_balls", "mocap_mit", "bvh", "nottingham", "jsb_chorales", "piano_midi_de",
+                     "musedata", "midi_folder")
+#: the folder box's hint for each dataset that takes a path
+PATH_HINTS = {"bvh": "a .bvh file, or a folder of them (e.g. mocap/cmu_bvh)",
+              "midi_folder": "a folder of .mid files (or one file)", "folder": "a folder of PNG / JPEG images"}
 
 
 #: below this width for the curves, the training form goes above them instead of beside
@@ -50,15 +59,18 @@ def _spin(lo: int, hi: int, value: int, tip: str, special: str = "") -> QSpinBox
     return s
 
 
-def sequence_data_for(config: dict) -> dict:
-    """Bundled sequence data that fits a new sequence model: motion capture for real-valued visibles,
-    else bouncing balls of its frame size."""
+def sequence_data_for(info: dict) -> dict:
+    """Bundled sequence data that fits a new sequence model: music for a model of piano-roll frames whose size
+    is not a square image, motion capture for real-valued visibles, else bouncing balls of its frame size."""
     import math
 
+    config = info.get("config", {})
     n = int(config.get("n_visible", 900))
+    res = math.isqrt(n)
     if config.get("visible") == "gaussian":
         return {"name": "mocap_mit"}
-    res = math.isqrt(n)
+    if info.get("music") and res * res != n:
+        return {"name": "nottingham"}
     return {"name": "bouncing_balls", "res": res if res * res == n else 30}
 
 
@@ -85,7 +97,10 @@ class DataSelector(QGroupBox):
         self.folder_row = QWidget()
         self.folder_row.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
-        self.limit = _spin(0, 10_000_000, 0, "Use only the first N training examples (0: all)", "all")
+        self.transpose = QCheckBox("to C major / A minor")
+        self.transpose.setToolTip("Move every piece to C major or A minor (by the key its notes suggest): "
+                                  "fewer keys to learn from little data")
+        self.limit = _spin(0, 10_000_000, 0, "Use only the first N training examples or pieces (0: all)", "all")
         self.valid = _spin(0, 1_000_000, 0, "Hold out the last N training examples for validation curves")
         self.n_train = _spin(1, 1_000_000, 4000, "Training videos (drawn afresh every epoch; the paper: 4000)")
         self.T = _spin(2, 100_000, 100, "Frames per training sequence (videos: 100; motion capture: windows of "
@@ -93,11 +108,13 @@ class DataSelector(QGroupBox):
         self.n_balls = _spin(1, 8, 3, "Balls in each video")
         self.res = _spin(2, 256, 30, "Video frames are res × res pixels (30: 900 visible units)")
         self.form = QFormLayout(self)
-        self.rows: dict[str, QWidget] = {"path": self.folder_row, "binarize": self.binarize, "limit": self.limit,
+        self.rows: dict[str, QWidget] = {"path": self.folder_row, "binarize": self.binarize,
+                                         "transpose": self.transpose, "limit": self.limit,
                                          "valid": self.valid, "n_train": self.n_train, "T": self.T,
                                          "n_balls": self.n_balls, "res": self.res}
         self.form.addRow("Dataset", self.dataset)
-        for key, title in (("path", "Folder"), ("binarize", "Binarise"), ("n_train", "Videos"),
+        for key, title in (("path", "Folder"), ("binarize", "Binarise"), ("transpose", "Transpose"),
+                           ("n_train", "Videos"),
                            ("T", "Frames"), ("n_balls", "Balls"), ("res", "Resolution"), ("limit", "Examples"),
                            ("valid", "Validation")):
             self.form.addRow(title, self.rows[key])
@@ -108,10 +125,9 @@ class DataSelector(QGroupBox):
         return str(self.dataset.currentData())
 
     def _browse(self) -> None:
-        if self.key() == "bvh":
-            d = QFileDialog.getExistingDirectory(self, "Folder of BVH files", self.folder.text())
-        else:
-            d = QFileDialog.getExistingDirectory(self, "Folder of images", self.folder.text())
+        title = {"bvh": "Folder of BVH files", "midi_folder": "Folder of MIDI files"}.get(self.key(),
+                                                                                        "Folder of images")
+        d = QFileDialog.getExistingDirectory(self, title, self.folder.text())
         if d:
             self.folder.setText(d)
 
@@ -120,8 +136,7 @@ class DataSelector(QGroupBox):
         shown = OPTIONS.get(key, ())
         for name, widget in self.rows.items():
             self.form.setRowVisible(widget, name in shown)
-        self.folder.setPlaceholderText("a .bvh file, or a folder of them (e.g. mocap/cmu_bvh)" if key == "bvh"
-                                       else "a folder of PNG / JPEG images")
+        self.folder.setPlaceholderText(PATH_HINTS.get(key, ""))
         if key in ("mocap_mit", "bvh") and self.T.value() == 100:
             self.T.setValue(50)
         elif key == "bouncing_balls" and self.T.value() == 50:
@@ -133,6 +148,8 @@ class DataSelector(QGroupBox):
         shown = OPTIONS.get(key, ())
         if "binarize" in shown:
             spec["binarize"] = self.binarize.currentText()
+        if "transpose" in shown and self.transpose.isChecked():
+            spec["transpose"] = True
         if "path" in shown:
             spec["path"] = self.folder.text()
         for name in ("n_train", "T", "n_balls", "res"):
@@ -148,6 +165,7 @@ class DataSelector(QGroupBox):
         if i >= 0:
             self.dataset.setCurrentIndex(i)
         self.binarize.setCurrentText(spec.get("binarize", "stochastic"))
+        self.transpose.setChecked(bool(spec.get("transpose")))
         self.folder.setText(spec.get("path", ""))
         defaults = {"n_train": 4000, "T": 100 if spec.get("name") == "bouncing_balls" else 50, "n_balls": 3,
                     "res": 30, "limit": 0, "valid": 0}
@@ -176,6 +194,18 @@ class TrainingPanel(QWidget):
         self.form.set_values({"frame_every": 100, "monitor_every": 100})
         settings_box = QGroupBox("Training")
         QVBoxLayout(settings_box).addWidget(self.form)
+        self.mode = QComboBox()
+        self.mode.setObjectName("train_mode")
+        self.mode.addItem("Teacher forcing", "teacher")
+        self.mode.addItem("Professor forcing", "professor")
+        self.mode.setToolTip("Teacher forcing: the generator only learns to predict the next frame of real data.\n"
+                             "Professor forcing: a discriminator also learns to tell its free-running behaviour "
+                             "from its teacher-forced one,\nand the generator learns to fool it, so that it "
+                             "behaves the same when it runs on its own. Switching keeps what it learned.")
+        self.mode.activated.connect(self._on_mode)
+        self.mode_box = QGroupBox("Recurrent generator")
+        QFormLayout(self.mode_box).addRow("Mode", self.mode)
+        self.mode_box.hide()
 
         bar, self.buttons = action_bar(self, "train", (
             ("start", "Train", "Train the selected model (Ctrl+T); continues where it stopped", self.train),
@@ -204,6 +234,7 @@ class TrainingPanel(QWidget):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(self.data)
+        lv.addWidget(self.mode_box)
         lv.addWidget(settings_box)
         lv.addStretch(1)
         scroll = QScrollArea()
@@ -277,6 +308,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("not training")
         self._update_buttons()
         info = self.library.infos.get(name)
+        self._show_mode(info)
         if not info:
             self.status.setText("Choose or create a model, then press Train.")
             return
@@ -284,12 +316,37 @@ class TrainingPanel(QWidget):
         if spec:
             self.data.set_spec(spec)
         elif info.get("sequence") and self.data.key() not in SEQUENCE_DATASETS:
-            self.data.set_spec(sequence_data_for(info.get("config", {})))
+            self.data.set_spec(sequence_data_for(info))
+        elif not info.get("sequence") and self.data.key() in SEQUENCE_DATASETS:
+            self.data.set_spec({"name": "mnist"})
         self.status.setText(f"{name}: {info['step']:,} updates, {info['epoch']:.2f} epochs trained")
         from engine import jobs
 
         self.bridge.submit(jobs.model_history, name, on_done=lambda h, n=name: self._show_history(n, h))
         self.bridge.submit(jobs.model_chains, name, on_done=lambda c, n=name: self._show_chains(n, c))
+
+    def _show_mode(self, info: dict | None) -> None:
+        """The teacher / professor switch, for models that have one."""
+        mode = (info or {}).get("config", {}).get("mode") if (info or {}).get("kind") == "professor" else None
+        self.mode_box.setVisible(mode is not None)
+        if mode is not None:
+            self.mode.setCurrentIndex(max(self.mode.findData(mode), 0))
+
+    def _on_mode(self) -> None:
+        from engine import jobs
+
+        name, mode = self._model, self.mode.currentData()
+        if not name or self.handle is not None:
+            return
+        self.bridge.submit(jobs.set_mode, name, mode, on_done=lambda info: self._mode_set(info),
+                           on_error=lambda msg: (self.status.setText(f"Mode not changed: {msg}"),
+                                                 self._show_mode(self.library.infos.get(name))))
+
+    def _mode_set(self, info: dict) -> None:
+        what = {"teacher": "teacher forcing", "professor": "professor forcing (a fresh discriminator)"}
+        self.log.appendPlainText(f"— {info['name']} now trains with {what[info['config']['mode']]}")
+        if info["name"] == self._model:
+            self._show_mode(info)
 
     def _show_chains(self, name: str, chains: Any) -> None:
         if name == self._model and self.handle is None and chains is not None:
@@ -413,3 +470,4 @@ class TrainingPanel(QWidget):
         self.buttons["pause"].setEnabled(running and not paused)
         self.buttons["resume"].setEnabled(running and paused)
         self.buttons["stop"].setEnabled(running)
+        self.mode.setEnabled(not running)
