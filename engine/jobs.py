@@ -316,11 +316,11 @@ def filters(ctx: Any, model: str, n: int = 100, data: dict | None = None, n_data
         p = module.standard_params()
         W_dev = p.W
         hidden = lambda X: module.hidden_probs(X, p)  # noqa: E731
-    elif getattr(module, "takes_sequences", False):
-        W_dev = module.W
+    elif getattr(module, "takes_sequences", False) and hasattr(module, "W") and hasattr(module, "b_h"):
+        W_dev = module.W  # an RTRBM, TRBM or RNN-RBM
         hidden = lambda X: module.hidden_probs(X, module.b_h)  # noqa: E731
     else:
-        return None  # e.g. a walkback operator (an MLP): no receptive fields of one layer to show
+        return None  # a walkback operator, an RNN-NADE, a GRU generator: no RBM weights to show
     W = W_dev.detach().float().cpu()
     shape = tuple(entry.data.get("shape") or ())
     if len(shape) != 2 or shape[0] * shape[1] != W.shape[0]:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 
 from studio.bridge import EngineBridge
 from studio.models import ModelLibrary
+from studio.panels.behaviour_panel import BehaviourPanel
 from studio.panels.filters_panel import FiltersPanel
 from studio.panels.inpaint_panel import InpaintPanel
 from studio.panels.messages_panel import MessagesPanel
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.video_panel = VideoPanel(self.library, data_root=self.data_root)
         self.piano_panel = PianoRollPanel(self.library, data_root=self.data_root)
         self.inpaint_panel = InpaintPanel(self.library, data_root=self.data_root)
+        self.behaviour_panel = BehaviourPanel(self.library, data_root=self.data_root)
         self.filters_panel = FiltersPanel(self.library)
         self.messages_panel = MessagesPanel(self.bridge)
         self.panels: dict[str, QWidget] = {}
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self.add_view("video", "Video", self.video_panel)
         self.add_view("piano", "Piano roll", self.piano_panel)
         self.add_view("inpaint", "Inpaint", self.inpaint_panel)
+        self.add_view("behaviour", "Behaviour", self.behaviour_panel)
         self.add_dock("models", "Models", self.models_panel)
         self.add_dock("training", "Training", self.training_panel)
         self.add_dock("filters", "Filters", self.filters_panel)
@@ -122,7 +125,7 @@ class MainWindow(QMainWindow):
 
     # ----- layout -----
     def add_view(self, key: str, title: str, widget: QWidget) -> None:
-        """A main view: a tab of the central workspace (sampling, video, piano roll, inpaint)."""
+        """A main view: a tab of the central workspace (sampling, video, piano roll, inpaint, behaviour)."""
         widget.setObjectName(f"{key}_panel")
         self.panels[key] = widget
         self.workspace.addTab(widget, title)
@@ -234,7 +237,8 @@ class MainWindow(QMainWindow):
         for key in ("save", "save_as", "train", "sample"):
             self.actions[key].setEnabled(has)
         self.setWindowTitle(f"{name} — Boltzmann Studio" if name else "Boltzmann Studio")
-        if has:  # the view that can show what the model makes: music, videos for sequence models, samples
+        staying = self.workspace.currentWidget() is self.behaviour_panel and self.behaviour_panel.shows(name)
+        if has and not staying:  # the view that can show what the model makes: music, videos, samples
             self.workspace.setCurrentWidget(self.piano_panel if self.is_music_model(name)
                                             else self.video_panel if self.is_sequence_model(name)
                                             else self.sampling_panel)

@@ -210,15 +210,41 @@ def video(folder: str | Path, prime: int = 10, frames: int = 40, data_root: str 
     return _save(app, window, panel, folder, "video.png")
 
 
+# ----- the behaviour view, with a briefly trained professor-forcing model -----
+
+def behaviour(folder: str | Path, train_s: float = 10.0, data_root: str | None = None) -> Path:
+    """``behaviour.png``: the Behaviour view of a small professor-forcing GRU trained ``train_s`` seconds on
+    JSB Chorales: teacher-forced and free-running hidden states of 8 sequences, the slider at two thirds."""
+    from engine.training.trainer import train
+
+    app, window = _view_window(data_root)
+    name = "jsb-professor"
+    window.create_model("professor", {"n_visible": 88, "n_recurrent": 64, "mode": "professor", "disc_hidden": 32,
+                                      "disc_mlp": 32}, name)
+    _wait(lambda: window.library.current == name, 30)
+    handle = window.bridge.submit(train, name, {"name": "jsb_chorales"},
+                                  {"epochs": 1000, "batch_size": 20, "optimizer": "adam", "lr": 0.003,
+                                   "seq_chunk": 30, "time_budget_s": train_s, "monitor_every": 50})
+    panel = window.behaviour_panel
+    window.workspace.setCurrentWidget(panel)
+    _wait(lambda: handle.done and panel.result is not None and panel.model == name, train_s + 60)
+    panel.slider.setValue(2 * panel.slider.maximum() // 3)
+    return _save(app, window, panel, folder, "behaviour.png")
+
+
 if __name__ == "__main__":
     import sys
 
     # python -m studio.screenshot piano DIR [TRAIN_SECONDS] | inpaint DIR [DIGIT] | video DIR
+    #                             | behaviour DIR [TRAIN_SECONDS]
     if len(sys.argv) >= 3 and sys.argv[1] == "piano":
         print(piano_roll(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0))
     elif len(sys.argv) >= 3 and sys.argv[1] == "inpaint":
         print(inpaint(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0))
     elif len(sys.argv) >= 3 and sys.argv[1] == "video":
         print(video(sys.argv[2]))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "behaviour":
+        print(behaviour(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 10.0))
     else:
-        sys.exit("usage: python -m studio.screenshot piano DIR [TRAIN_SECONDS] | inpaint DIR [DIGIT] | video DIR")
+        sys.exit("usage: python -m studio.screenshot piano DIR [TRAIN_SECONDS] | inpaint DIR [DIGIT] | video DIR "
+                 "| behaviour DIR [TRAIN_SECONDS]")

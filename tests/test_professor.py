@@ -155,6 +155,7 @@ def test_switching_the_mode_keeps_the_generator_and_trains_on(engine, tmp_path):
     name = engine.call(jobs.create_model, "professor", cfg, seed=0)["name"]
     engine.submit(train, name, data, {**TC, "epochs": 2}).result(60)
     before = engine.call(lambda ctx: {k: v.clone() for k, v in ctx.registry[name].module.state_dict().items()})
+    assert engine.call(jobs.filters, name) is None  # a GRU generator has no RBM weights to show
     info = engine.call(jobs.set_mode, name, "professor")
     assert info["config"]["mode"] == "professor"
     after = engine.call(lambda ctx: ctx.registry[name].module.state_dict())

@@ -105,6 +105,7 @@ def test_a_music_generator_trains_on_music_and_switches_to_professor_forcing(qtb
     qtbot.waitUntil(lambda: window.library.current == "pf", timeout=10_000)
     assert panel.data.key() == "nottingham" and panel.mode_box.isVisibleTo(panel)
     assert panel.mode.currentData() == "teacher"
+    qtbot.waitUntil(lambda: "no receptive fields" in window.filters_panel.status.text(), timeout=10_000)
     assert not panel.data.form.isRowVisible(panel.data.binarize) and panel.data.form.isRowVisible(panel.data.transpose)
     panel.data.limit.setValue(4)
     panel.data.transpose.setChecked(True)

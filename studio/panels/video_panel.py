@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QSlider, QStackedWidget, QVBoxLayout, QWidget)
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from studio.widgets.action_bar import action_bar
-from studio.widgets.controls import Throttle, spin_box
+from studio.widgets.controls import Throttle, spin_box, timeline
 from studio.widgets.image_view import ImageView
 from studio.widgets.skeleton_view import SkeletonView
 
@@ -129,17 +129,9 @@ class VideoPanel(QWidget):
         views.addWidget(gen_box, 1)
         views.addWidget(self.real_box, 1)
 
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setObjectName("video_slider")
-        self.slider.setRange(0, 0)
-        self.slider.setToolTip("The video's frames: drag to look at any of them")
-        self.slider.valueChanged.connect(self._on_slider)
-        self.position_label = QLabel("")
+        self.slider, self.position_label, timeline_row = timeline(
+            "video", "The video's frames: drag to look at any of them", self._on_slider, 110)
         self.position_label.setObjectName("video_position")
-        self.position_label.setMinimumWidth(110)
-        timeline = QHBoxLayout()
-        timeline.addWidget(self.slider, 1)
-        timeline.addWidget(self.position_label)
 
         # settings
         self.n_frames = spin_box(1, 100_000, 100, "Frames to generate")
@@ -202,7 +194,7 @@ class VideoPanel(QWidget):
 
         left = QVBoxLayout()
         left.addLayout(views, 1)
-        left.addLayout(timeline)
+        left.addLayout(timeline_row)
         body = QHBoxLayout()
         body.addLayout(left, 1)
         body.addLayout(side)

@@ -1,10 +1,10 @@
 """Small control factories shared by the panels."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QSpinBox
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox
 
 
 def spin_box(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
@@ -14,6 +14,21 @@ def spin_box(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
     s.setValue(value)
     s.setToolTip(tip)
     return s
+
+
+def timeline(name: str, tip: str, on_change: Any, label_width: int) -> tuple[QSlider, QLabel, QHBoxLayout]:
+    """A horizontal slider (object name ``{name}_slider``) with a label after it, as one row."""
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setObjectName(f"{name}_slider")
+    slider.setRange(0, 0)
+    slider.setToolTip(tip)
+    slider.valueChanged.connect(on_change)
+    label = QLabel("")
+    label.setMinimumWidth(label_width)
+    row = QHBoxLayout()
+    row.addWidget(slider, 1)
+    row.addWidget(label)
+    return slider, label, row
 
 
 class Throttle(QObject):
