@@ -2,8 +2,9 @@
 
 ``{"name": "mnist", "binarize": "threshold"}`` or ``{"name": "folder", "path": "...", "size": [28, 28]}``;
 common keys: ``root`` (data folder), ``limit`` (first N training examples), ``valid`` (hold out the last N
-training examples for validation curves). Sequence data (``bouncing_balls``, ``mocap_mit``, ``bvh``) comes as
-(N, T, D) windows: see ``bouncing_balls.py`` and ``mocap.py``. Music (``jsb_chorales``, ``nottingham``,
+training examples for validation curves). Sequence data (``bouncing_balls``, ``occluded_moving_mnist``,
+``moving_mnist``, ``mocap_mit``, ``bvh``) comes as (N, T, D) windows: see ``bouncing_balls.py``,
+``moving_mnist.py`` and ``mocap.py``. Music (``jsb_chorales``, ``nottingham``,
 ``piano_midi_de``, ``musedata``, ``midi_folder``) comes as whole pieces of different lengths, a
 :class:`~engine.data.sequences.Sequences` per split (or (N, T, D) windows with ``window``): see ``music.py``.
 """
@@ -83,17 +84,24 @@ def _split(train: np.ndarray, spec: dict) -> tuple[np.ndarray, np.ndarray]:
     return (train[:limit] if limit else train), valid
 
 
-def load_mnist(spec: dict) -> Dataset:
+def read_mnist(root: Any = None, keys: tuple[str, ...] = ("x_train", "x_test")) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of ``mnist.npz`` in the data root (``x_train`` (60000, 28, 28) and ``x_test``
+    uint8, ``y_train`` and ``y_test`` the labels), or a DataError that names the file and the fix."""
     from engine.settings import data_root
 
-    path = data_root(spec.get("root")) / "mnist.npz"
+    path = data_root(root) / "mnist.npz"
     if not path.is_file():
         raise missing_file(path, "MNIST (mnist.npz)")
     try:
         with np.load(path, allow_pickle=False) as z:
-            x_train, x_test = z["x_train"], z["x_test"]
+            return {k: z[k] for k in keys}
     except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{path} is not a readable MNIST npz (expected x_train and x_test): {exc}") from None
+        raise DataError(f"{path} is not a readable MNIST npz (expected {' and '.join(keys)}): {exc}") from None
+
+
+def load_mnist(spec: dict) -> Dataset:
+    z = read_mnist(spec.get("root"))
+    x_train, x_test = z["x_train"], z["x_test"]
     how = spec.get("binarize", "stochastic")
     seed = int(spec.get("seed", 0))
     train = binarize(x_train.reshape(len(x_train), -1) / np.float32(255), how, seed)
@@ -126,6 +134,18 @@ def load_bvh(spec: dict) -> Dataset:
     return load_bvh_dataset(spec)
 
 
+def load_occluded_moving_mnist(spec: dict) -> Dataset:
+    from engine.data.moving_mnist import load_occluded_moving_mnist as load
+
+    return load(spec)
+
+
+def load_moving_mnist(spec: dict) -> Dataset:
+    from engine.data.moving_mnist import load_moving_mnist as load
+
+    return load(spec)
+
+
 def load_polyphonic(spec: dict) -> Dataset:
     from engine.data.music import load_polyphonic as load
 
@@ -140,6 +160,8 @@ def load_midi_folder(spec: dict) -> Dataset:
 
 LOADERS: dict[str, Callable[[dict], Dataset]] = {"mnist": load_mnist, "folder": load_folder,
                                                  "bouncing_balls": load_bouncing_balls,
+                                                 "occluded_moving_mnist": load_occluded_moving_mnist,
+                                                 "moving_mnist": load_moving_mnist,
                                                  "mocap_mit": load_mocap_mit, "bvh": load_bvh,
                                                  "jsb_chorales": load_polyphonic, "nottingham": load_polyphonic,
                                                  "piano_midi_de": load_polyphonic, "musedata": load_polyphonic,
