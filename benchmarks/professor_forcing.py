@@ -45,7 +45,8 @@ def main() -> None:
     p.add_argument("--n-test", type=int, default=100, help="balls: test videos")
     p.add_argument("--T", type=int, default=50, help="balls: frames per video, the training length")
     p.add_argument("--res", type=int, default=20, help="balls: pixels per side")
-    p.add_argument("--eval-seqs", type=int, default=100, help="data windows and free runs for gap/statistics")
+    p.add_argument("--eval-seqs", type=int, default=100, help="data windows (at most) and free runs for the gap "
+                   "and the long-horizon statistics")
     run_args(p, out="folder to save the trained models in (one sub-folder each)")
     args = p.parse_args()
     set_threads(args.threads)
@@ -112,6 +113,7 @@ def main() -> None:
             "disc_accuracy": pf["last"].get("disc_accuracy"),
             "updates": {m: rows[m]["updates"] for m in MODES}, "train_s": {m: rows[m]["train_s"] for m in MODES},
             "length": t["length"], "horizon": t["horizon"], "eval_windows": t["n_windows"],
+            "free_runs": args.eval_seqs,
             "epochs": args.epochs, "recurrent": args.recurrent, "disc_hidden": args.disc_hidden,
             "disc_mlp": args.disc_mlp, "behaviour": args.behaviour, "free_ratio": args.free_ratio,
             "cost_f": args.cost_f, "cost_t": args.cost_t, "optimizer": args.optimizer, "lr": args.lr,

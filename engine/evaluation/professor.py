@@ -192,7 +192,8 @@ def long_horizon(model: FrameRNN, dataset: Dataset, T: int, n: int, generator: t
 def measure(model: FrameRNN, dataset: Dataset, seq_chunk: int = 0, split: str = "test", n_seqs: int = 100,
             horizon: int = 4, seed: int = 0) -> dict[str, Any]:
     """Test NLL, hidden-state gap and long-horizon distance (module docstring) of ``model`` on ``dataset``;
-    ``seq_chunk``: the training length (0: the data's own), ``n_seqs``: windows and free runs used."""
+    ``seq_chunk``: the training length (0: the data's own), ``n_seqs``: data windows (at most) and free runs
+    used."""
     gen = torch.Generator(device=model.b_v.device).manual_seed(seed)
     seqs = as_sequences(getattr(dataset, split), dataset.dim)
     T = training_length(dataset, seq_chunk, split)
@@ -201,7 +202,7 @@ def measure(model: FrameRNN, dataset: Dataset, seq_chunk: int = 0, split: str = 
     free = rollout(model, len(w), T, gen).states
     out: dict[str, Any] = {"nll": test_nll(model, seqs), "gap": hidden_state_gap(tf, free), "length": T,
                            "n_windows": len(w), "horizon": horizon * T}
-    stats = long_horizon(model, dataset, T, len(w), gen, horizon, split)
+    stats = long_horizon(model, dataset, T, n_seqs, gen, horizon, split)  # free runs need no data windows
     out["long_horizon"] = stats.pop("long_horizon")
     out["statistics"] = stats
     return out
