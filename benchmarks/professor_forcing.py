@@ -1,9 +1,9 @@
 """Professor Forcing (Goyal, Lamb et al., NIPS 2016): the same GRU generator trained by teacher forcing and by
 professor forcing, with the same seed, size and number of updates, on music or bouncing-balls video.
 
-    python benchmarks/professor_forcing.py --dataset jsb                  # 30 epochs per mode
-    python benchmarks/professor_forcing.py --dataset nottingham --epochs 10
-    python benchmarks/professor_forcing.py --dataset balls --epochs 20    # 1000 videos of 50 frames, 20x20
+    python benchmarks/professor_forcing.py --dataset jsb --epochs 100       # 1900 updates per mode
+    python benchmarks/professor_forcing.py --dataset nottingham --epochs 11 # about as many updates
+    python benchmarks/professor_forcing.py --dataset balls --epochs 20      # 1000 videos of 50 frames, 20x20
 
 Trains through the engine's train job and measures with :mod:`engine.evaluation.professor` (the code the
 studio runs): teacher-forced test NLL per frame, the hidden-state gap (mean distance from each free-running
@@ -32,7 +32,8 @@ def main() -> None:
     p.add_argument("--disc-hidden", type=int, default=64, help="units per direction of the discriminator's GRU")
     p.add_argument("--disc-mlp", type=int, default=64, help="units per hidden layer of its MLP")
     p.add_argument("--behaviour", default="hidden", choices=("hidden", "hidden+outputs"))
-    p.add_argument("--free-ratio", type=int, default=1, help="free-running length / teacher-forced length")
+    p.add_argument("--free-ratio", type=int, default=2, help="free-running length / teacher-forced length (2: the "
+                   "discriminator also sees the generator run past the training length)")
     p.add_argument("--cost-f", type=float, default=1.0)
     p.add_argument("--cost-t", type=float, default=0.0)
     p.add_argument("--optimizer", default="adam", choices=("sgd", "nesterov", "adam"))
