@@ -4,13 +4,14 @@ over all F frames of its pieces (each piece read whole, from ``u_0``), and the e
 (Bay, Ehmann & Downie 2009), ``E[TP] / (E[TP] + E[FP] + E[FN])`` summed over all frames, with the
 expectations under each frame's predictive distribution given the true past.
 
-The NLL is exact for the RNN-NADE and the note RNN. The RNN-RBM's needs the partition function of every
+The NLL is exact for the RNN-NADE, the note RNN and the recurrent Ladder (:mod:`engine.models.ladder`,
+whose "state" of a frame is its predictive logits). The RNN-RBM's needs the partition function of every
 frame's RBM: estimated by AIS, all frames at once (:func:`engine.evaluation.ais.ais_frames`), and reported
 with an interval of +/- 3 standard errors (the frames' AIS errors are independent, so the error of the mean
 is ``sqrt(sum_t se_t^2) / F``); tiny RNN-RBMs (at most 16 hidden units) are summed exactly. AIS's log Z is
 a stochastic lower bound, so with too few runs or temperatures the NLL comes out optimistic. The accuracy
-needs each note's marginal probability: exact for the note RNN, averaged over exact draws of the lower notes
-for the RNN-NADE, and over Gibbs chains for the RNN-RBM.
+needs each note's marginal probability: exact for the note RNN and the ladder, averaged over exact draws of
+the lower notes for the RNN-NADE, and over Gibbs chains for the RNN-RBM.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from engine import events as ev
 from engine.data import Dataset, load_dataset
 from engine.data.sequences import Sequences
 from engine.evaluation.ais import ais_frames
+from engine.models.ladder import RLadder
 from engine.models.recurrent import FrameRNN
 
 #: padded frames per batch of pieces when computing the RNN states
@@ -32,11 +34,11 @@ BATCH_FRAMES = 50_000
 
 
 @torch.no_grad()
-def frame_states(model: FrameRNN, seqs: Sequences, batch_frames: int = BATCH_FRAMES,
+def frame_states(model: FrameRNN | RLadder, seqs: Sequences, batch_frames: int = BATCH_FRAMES,
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Every frame of ``seqs`` (F, V) and the RNN state it is drawn given (F, R), each piece read whole
     from ``u_0``; pieces are batched by length so little is padded. Frames come in piece order."""
-    dev = model.b_v.device
+    dev = next(model.parameters()).device
     order = np.argsort(seqs.lengths, kind="stable")
     frames, states, rows = [], [], []
     i = 0
@@ -57,7 +59,7 @@ def frame_states(model: FrameRNN, seqs: Sequences, batch_frames: int = BATCH_FRA
     return torch.cat(frames)[where], torch.cat(states)[where]
 
 
-def measure(model: FrameRNN, seqs: Sequences, generator: torch.Generator | None = None, ais_runs: int = 100,
+def measure(model: FrameRNN | RLadder, seqs: Sequences, generator: torch.Generator | None = None, ais_runs: int = 100,
             ais_betas: int = 1000, ais_base: str = "meanfield", accuracy_samples: int = 10,
             accuracy_steps: int = 50, chunk: int = 2000) -> Iterator[tuple[str, int, int]]:
     """NLL per frame and expected accuracy of ``seqs``; a generator yielding ``(stage, done, total)`` and
@@ -120,9 +122,9 @@ def evaluate_music(ctx: Any, model: str, data: dict | str | Dataset | None = Non
     music (default: the data the model was trained on; ``n_seqs``: its first N pieces only, 0: all)."""
     entry = ctx.registry[model]
     module = entry.module
-    if not isinstance(module, FrameRNN):
-        raise ValueError(f"frame-level likelihoods are for the models of music (rnnrbm, rnnnade, note_rnn); "
-                         f"{model!r} is a {entry.kind}")
+    if not isinstance(module, FrameRNN) and not (isinstance(module, RLadder) and module.config.predicts):
+        raise ValueError(f"frame-level likelihoods are for the models of music (rnnrbm, rnnnade, note_rnn, a "
+                         f"predicting ladder); {model!r} is a {entry.kind}")
     spec = data if data is not None else entry.data.get("spec")
     if spec is None:
         raise ValueError("no data given and the model does not say what it was trained on")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.models.ladder import LadderConfig, RLadder
 from engine.models.note_rnn import NoteRNN, NoteRNNConfig
 from engine.models.professor import Professor, ProfessorConfig
 from engine.models.rbm import RBM, RBMConfig
@@ -40,6 +41,8 @@ FAMILIES: dict[str, Family] = {
                        Walkback),
     "professor": Family("professor", "Professor Forcing (GRU generator, teacher or professor mode)",
                         ProfessorConfig, Professor),
+    "ladder": Family("ladder", "Recurrent Ladder (next-step prediction and iterative inference)", LadderConfig,
+                     RLadder),
 }
 
 

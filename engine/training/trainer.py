@@ -16,6 +16,11 @@ zero-padded to (B, T, D) with a (B, T) bool mask of the real frames, as ``traini
 and ``monitors(v, gen, mask=mask)``, and ``begin_training`` gets every training frame (F, D); another
 sequence model (the RTRBM) gets the (M, seq_chunk, D) windows inside the pieces, and a model of single
 frames (an RBM) every frame of every piece.
+
+A model that says ``takes_labels`` gets the class labels of its examples as ``labels=`` (a LongTensor (B,)) in
+``training_step`` and ``monitors``, when the dataset has one label per example of the split
+(``meta["labels"][split]``, e.g. the digit of each occluded Moving MNIST video); they are taken with the same
+permutation as the examples, so resuming stays exact. Regenerated data and chunks of pieces have none.
 """
 from __future__ import annotations
 
@@ -118,20 +123,25 @@ def _params_finite(module: torch.nn.Module) -> bool:
 CHANGED_EVERY_S = 2.0
 
 
-class _Tensor:
-    """Examples in one tensor, indexed on the first axis; batches come without a mask."""
+#: a batch: examples, the (B, T) mask of the real frames of padded sequences, the examples' labels (B,)
+Batch = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]
 
-    def __init__(self, t: torch.Tensor) -> None:
-        self.t = t
+
+class _Tensor:
+    """Examples in one tensor, indexed on the first axis, with their labels if given; batches come without a
+    mask."""
+
+    def __init__(self, t: torch.Tensor, labels: torch.Tensor | None = None) -> None:
+        self.t, self.labels = t, labels
 
     def __len__(self) -> int:
         return len(self.t)
 
-    def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, None]:
-        return self.t[idx], None
+    def take(self, idx: torch.Tensor) -> Batch:
+        return self.t[idx], None, None if self.labels is None else self.labels[idx]
 
-    def head(self, n: int) -> tuple[torch.Tensor, None]:
-        return self.t[:n], None
+    def head(self, n: int) -> Batch:
+        return self.t[:n], None, None if self.labels is None else self.labels[:n]
 
     def all(self) -> torch.Tensor:
         return self.t
@@ -146,11 +156,11 @@ class _Padded:
     def __len__(self) -> int:
         return len(self.seqs)
 
-    def take(self, idx: torch.Tensor | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def take(self, idx: torch.Tensor | np.ndarray) -> Batch:
         v, mask = self.seqs.padded(np.asarray(idx.cpu() if isinstance(idx, torch.Tensor) else idx))
-        return torch.from_numpy(v).to(self.device), torch.from_numpy(mask).to(self.device)
+        return torch.from_numpy(v).to(self.device), torch.from_numpy(mask).to(self.device), None
 
-    def head(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def head(self, n: int) -> Batch:
         return self.take(np.arange(min(n, len(self))))
 
     def all(self) -> torch.Tensor:
@@ -158,9 +168,10 @@ class _Padded:
         return torch.from_numpy(self.seqs.frames).to(self.device)
 
 
-def _call(fn: Any, batch: tuple[torch.Tensor, torch.Tensor | None], gen: torch.Generator) -> Any:
-    v, mask = batch
-    return fn(v, gen) if mask is None else fn(v, gen, mask=mask)
+def _call(fn: Any, batch: Batch, gen: torch.Generator) -> Any:
+    v, mask, labels = batch
+    extra = {k: x for k, x in (("mask", mask), ("labels", labels)) if x is not None}
+    return fn(v, gen, **extra)
 
 
 def make_optimizer(tc: TrainConfig, groups: list[dict]) -> torch.optim.Optimizer:
@@ -199,10 +210,20 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
         raise ValueError(f"{model!r} is a {entry.kind} model, of sequences, but {dataset.name} holds single "
                          "examples; train it on sequence data")
 
-    def examples(a: np.ndarray | Sequences) -> _Tensor | _Padded:
+    regenerate = getattr(dataset, "regenerate", None)
+
+    def labels_of(split: str) -> np.ndarray | None:
+        """One label per example of ``split``, for a model that takes them (module docstring); else None."""
+        if not getattr(module, "takes_labels", False) or regenerate is not None:
+            return None
+        y = (dataset.meta.get("labels") or {}).get(split)
+        y = None if y is None else np.asarray(y)
+        return y if y is not None and y.ndim == 1 and len(y) == len(getattr(dataset, split)) else None
+
+    def examples(a: np.ndarray | Sequences, labels: np.ndarray | None = None) -> _Tensor | _Padded:
         """What the model trains on: whole sequences (or chunks of them, see the module docstring) for
         sequence models, single frames for the others (a per-frame RBM trains on the frames of sequence
-        data)."""
+        data); whole examples keep their ``labels``."""
         if isinstance(a, Sequences):
             if not sequences:
                 return _Tensor(torch.from_numpy(a.frames).to(device))
@@ -213,15 +234,18 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
                                  f"to train it on windows of that many frames of the {dataset.name} pieces")
             return _Tensor(torch.from_numpy(a.windows(tc.seq_chunk)).to(device))
         t = torch.from_numpy(a)
-        return _Tensor((t if sequences or t.ndim == 2 else t.reshape(-1, t.shape[-1])).to(device))
+        t = (t if sequences or t.ndim == 2 else t.reshape(-1, t.shape[-1])).to(device)
+        y = None if labels is None or len(t) != len(a) else torch.from_numpy(labels.astype(np.int64)).to(device)
+        return _Tensor(t, y)
 
-    X = X0 = examples(dataset.train)
+    y_train, y_valid = labels_of("train"), labels_of("valid")
+    X = X0 = examples(dataset.train, y_train)
     if not len(X):
         raise ValueError(f"{dataset.name} gives no training examples (pieces shorter than seq_chunk="
                          f"{tc.seq_chunk}?)")
-    Xv = examples(dataset.valid[: tc.monitor_size]).head(tc.monitor_size)
+    Xv = examples(dataset.valid[: tc.monitor_size],
+                  None if y_valid is None else y_valid[: tc.monitor_size]).head(tc.monitor_size)
     Xm = X.head(tc.monitor_size)  # fixed, also when the training data is regenerated: comparable curves
-    regenerate = getattr(dataset, "regenerate", None)
     data_epoch = 0  # the epoch whose data X holds; epoch 0 trains on dataset.train
     N, B = len(X), min(tc.batch_size, len(X))
     spe = N // B
@@ -283,7 +307,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
         gen.set_state(s["rng"])
         del entry.history[s["history"]:]
 
-    def monitor(split: str, Xs: tuple[torch.Tensor, torch.Tensor | None]) -> dict[str, float]:
+    def monitor(split: str, Xs: Batch) -> dict[str, float]:
         mg = torch.Generator(device=device).manual_seed(tc.seed + 7919 * step + (split == "valid"))
         return _call(module.monitors, Xs, mg)
 
