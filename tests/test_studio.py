@@ -133,6 +133,18 @@ def test_a_music_generator_trains_on_music_and_switches_to_professor_forcing(qtb
     assert not panel.mode_box.isVisibleTo(panel) and panel.data.key() == "mnist"
 
 
+def test_a_ladder_gets_the_occluded_digits_and_each_video_set_its_own_length(qtbot, window):
+    data = window.training_panel.data
+    window.create_model("ladder", {"n_visible": 1024, "n_units": 8}, "lad")
+    qtbot.waitUntil(lambda: window.library.current == "lad", timeout=10_000)
+    assert data.key() == "occluded_moving_mnist"
+    assert data.form.isRowVisible(data.limit) and not data.form.isRowVisible(data.T)
+    for key, T in (("moving_mnist", 20), ("bouncing_balls", 100), ("mocap_mit", 50), ("moving_mnist", 20)):
+        data.dataset.setCurrentIndex(data.dataset.findData(key))
+        assert data.T.value() == T, key
+    assert data.spec() == {"name": "moving_mnist", "n_train": 4000, "T": 20}
+
+
 def test_sampling_shows_frames_and_saves_a_png_of_the_grid(qtbot, window, tmp_path):
     new_tiny_model(qtbot, window)
     panel = window.sampling_panel

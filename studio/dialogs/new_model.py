@@ -13,11 +13,12 @@ SHAPE_PRESETS = (("MNIST digits (28×28 = 784)", 784, "binary"),
                  ("Bouncing balls video (30×30 = 900)", 900, "binary"),
                  ("Motion capture, MIT walking (49 channels)", 49, "gaussian"),
                  ("Piano roll, 88 keys (MIDI pitches 21-108)", 88, "binary"),
+                 ("Occluded moving MNIST video (32×32 = 1024)", 1024, "binary"),
                  ("Custom", 0, ""))
 VISIBLE_NAMES = {"binary": ("binary", "bernoulli"), "gaussian": ("gaussian",)}
 #: the preset each family starts with: sequence models are for videos and motion, models of music for the
-#: 88 piano keys, the others for images
-FAMILY_PRESET = {"rtrbm": 1, "trbm": 1, "rnnrbm": 3, "rnnnade": 3, "note_rnn": 3, "professor": 3}
+#: 88 piano keys, the Recurrent Ladder for occluded moving digits, the others for images
+FAMILY_PRESET = {"rtrbm": 1, "trbm": 1, "rnnrbm": 3, "rnnnade": 3, "note_rnn": 3, "professor": 3, "ladder": 4}
 
 
 class NewModelDialog(QDialog):

@@ -17,6 +17,8 @@ from studio.widgets.curves import CurvesWidget
 from studio.widgets.image_view import ImageView
 
 DATASETS = (("MNIST", "mnist"), ("Bouncing balls (video)", "bouncing_balls"),
+            ("Occluded moving MNIST (video, labelled)", "occluded_moving_mnist"),
+            ("Moving MNIST (video, two digits)", "moving_mnist"),
             ("Motion capture: MIT walking", "mocap_mit"), ("Motion capture: BVH file or folder…", "bvh"),
             ("Music: Nottingham folk tunes", "nottingham"), ("Music: JSB chorales", "jsb_chorales"),
             ("Music: Piano-midi.de", "piano_midi_de"), ("Music: MuseData", "musedata"),
@@ -25,12 +27,15 @@ MUSIC = ("transpose", "limit")
 #: which options each dataset takes (the other rows are hidden)
 OPTIONS = {"mnist": ("binarize", "limit", "valid"), "folder": ("path", "binarize", "limit", "valid"),
            "bouncing_balls": ("n_train", "T", "n_balls", "res", "valid"),
+           "occluded_moving_mnist": ("limit", "valid"), "moving_mnist": ("n_train", "T", "valid"),
            "mocap_mit": ("T", "limit", "valid"), "bvh": ("path", "T", "limit", "valid"),
            "nottingham": MUSIC, "jsb_chorales": MUSIC, "piano_midi_de": MUSIC, "musedata": MUSIC,
            "midi_folder": ("path", *MUSIC)}
 #: datasets of sequences (what TRBMs, RTRBMs and the music models train on)
-SEQUENCE_DATASETS = ("bouncing_balls", "mocap_mit", "bvh", "nottingham", "jsb_chorales", "piano_midi_de",
-                     "musedata", "midi_folder")
+SEQUENCE_DATASETS = ("bouncing_balls", "occluded_moving_mnist", "moving_mnist", "mocap_mit", "bvh", "nottingham",
+                     "jsb_chorales", "piano_midi_de", "musedata", "midi_folder")
+#: frames per training sequence of the generated and motion datasets
+DEFAULT_T = {"bouncing_balls": 100, "moving_mnist": 20, "mocap_mit": 50, "bvh": 50}
 #: the folder box's hint for each dataset that takes a path
 PATH_HINTS = {"bvh": "a .bvh file, or a folder of them (e.g. mocap/cmu_bvh)",
               "midi_folder": "a folder of .mid files (or one file)", "folder": "a folder of PNG / JPEG images"}
@@ -60,8 +65,9 @@ def _spin(lo: int, hi: int, value: int, tip: str, special: str = "") -> QSpinBox
 
 
 def sequence_data_for(info: dict) -> dict:
-    """Bundled sequence data that fits a new sequence model: music for a model of piano-roll frames whose size
-    is not a square image, motion capture for real-valued visibles, else bouncing balls of its frame size."""
+    """Bundled sequence data that fits a new sequence model: motion capture for real-valued visibles, occluded
+    moving digits for a Recurrent Ladder of 32x32 frames, music for a model of frames that are not a square
+    image, else bouncing balls of its frame size."""
     import math
 
     config = info.get("config", {})
@@ -69,7 +75,9 @@ def sequence_data_for(info: dict) -> dict:
     res = math.isqrt(n)
     if config.get("visible") == "gaussian":
         return {"name": "mocap_mit"}
-    if info.get("music") and res * res != n:
+    if info.get("kind") == "ladder" and n == 32 * 32:
+        return {"name": "occluded_moving_mnist"}
+    if (info.get("music") or info.get("kind") == "ladder") and res * res != n:
         return {"name": "nottingham"}
     return {"name": "bouncing_balls", "res": res if res * res == n else 30}
 
@@ -137,10 +145,8 @@ class DataSelector(QGroupBox):
         for name, widget in self.rows.items():
             self.form.setRowVisible(widget, name in shown)
         self.folder.setPlaceholderText(PATH_HINTS.get(key, ""))
-        if key in ("mocap_mit", "bvh") and self.T.value() == 100:
-            self.T.setValue(50)
-        elif key == "bouncing_balls" and self.T.value() == 50:
-            self.T.setValue(100)
+        if key in DEFAULT_T and self.T.value() in DEFAULT_T.values():  # another dataset's default: this one's
+            self.T.setValue(DEFAULT_T[key])
 
     def spec(self) -> dict:
         key = self.key()
@@ -167,7 +173,7 @@ class DataSelector(QGroupBox):
         self.binarize.setCurrentText(spec.get("binarize", "stochastic"))
         self.transpose.setChecked(bool(spec.get("transpose")))
         self.folder.setText(spec.get("path", ""))
-        defaults = {"n_train": 4000, "T": 100 if spec.get("name") == "bouncing_balls" else 50, "n_balls": 3,
+        defaults = {"n_train": 4000, "T": DEFAULT_T.get(spec.get("name", ""), 50), "n_balls": 3,
                     "res": 30, "limit": 0, "valid": 0}
         for name, default in defaults.items():
             self.rows[name].setValue(int(spec.get(name, default) or default))
