@@ -26,17 +26,19 @@ DATASETS = {"jsb": "jsb_chorales", "nottingham": "nottingham", "piano": "piano_m
 PUBLISHED = {"rnnrbm": {"jsb": 6.27, "nottingham": 2.39, "piano": 7.09, "muse": 6.01},
              "rnnnade": {"jsb": 5.56, "nottingham": 2.31, "piano": 7.05, "muse": 5.60},
              "ladder": {"jsb": 5.64, "nottingham": 2.42, "piano": 6.19, "muse": 5.69}}
-KINDS = {"rnnrbm": "rnnrbm", "rnnnade": "rnnnade", "baseline": "note_rnn"}
+KINDS = {"rnnrbm": "rnnrbm", "rnnnade": "rnnnade", "baseline": "note_rnn", "ladder": "ladder"}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="jsb", choices=tuple(DATASETS))
-    p.add_argument("--models", default="rnnrbm,rnnnade,baseline", help="comma-separated: rnnrbm, rnnnade, baseline")
+    p.add_argument("--models", default="rnnrbm,rnnnade,baseline",
+                   help="comma-separated: rnnrbm, rnnnade, baseline, ladder")
     p.add_argument("--epochs", type=int, default=200, help="epochs per model (default 200, the tutorial's)")
     p.add_argument("--budget-s", type=float, default=0.0, help="training seconds per model (0: no limit)")
     p.add_argument("--hidden", type=int, default=150, help="hidden units of the RBM / NADE")
-    p.add_argument("--recurrent", type=int, default=100, help="RNN units")
+    p.add_argument("--recurrent", type=int, default=100, help="RNN units (the ladder: units of each level)")
+    p.add_argument("--ladder-levels", type=int, default=3, help="levels of the Recurrent Ladder")
     p.add_argument("--cell", default="tanh", choices=("tanh", "gru"))
     p.add_argument("--k", type=int, default=15, help="CD steps of the RNN-RBM (the tutorial: 15)")
     p.add_argument("--pretrain-epochs", type=float, default=0.0, help="epochs of frame-model pre-training")
@@ -78,7 +80,9 @@ def main() -> None:
         kind = KINDS[label]
         cfg = {"n_visible": data.dim, "n_recurrent": args.recurrent, "cell": args.cell,
                "pretrain_epochs": args.pretrain_epochs}
-        if kind != "note_rnn":
+        if kind == "ladder":  # next-step prediction only: no labels, no classifier
+            cfg = {"n_visible": data.dim, "n_classes": 0, "n_units": args.recurrent, "n_levels": args.ladder_levels}
+        elif kind != "note_rnn":
             cfg["n_hidden"] = args.hidden
         if kind == "rnnrbm":
             cfg["k"] = args.k
