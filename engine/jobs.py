@@ -136,6 +136,9 @@ def generate_video(ctx: Any, model: str, n_frames: int = 100, gibbs_steps: int =
     entry = ctx.registry[model]
     module = entry.module
     if not hasattr(module, "generate"):
+        if entry.kind == "ladder":
+            raise ValueError(f"{model!r} is a Recurrent Ladder: it reads and predicts sequences but does not "
+                             "generate them (see what it makes of one in the Inference view)")
         raise ValueError(f"{model!r} is a {entry.kind} model, of single examples, not of sequences: sample it "
                          "in the Sampling view instead")
     if n_frames < 1 or gibbs_steps < 1 or n_seqs < 1 or prime < 0:
@@ -231,6 +234,59 @@ def _real_sequence(spec: dict, sequence: int, length: int) -> tuple[np.ndarray, 
     if not 0 <= sequence < len(pool):
         raise ValueError(f"there is no sequence {sequence}: {dataset.name} has {len(pool)} test sequences")
     return pool[sequence], dataset.meta, tuple(dataset.shape)
+
+
+#: the most frames of a piece of music :func:`ladder_inference` reads when no length is given
+MAX_PIECE = 400
+
+
+def ladder_inference(ctx: Any, model: str, data: dict | None = None, index: int = 0, split: str = "test",
+                     length: int = 0) -> dict:
+    """What a Recurrent Ladder makes of sequence ``index`` of ``split`` (the training split when there is no
+    test split) of ``data`` (default: the data it was trained on), step by step, for the studio's inference
+    view: ``frames`` (T, *shape) as observed, ``prediction`` (T, *shape), after step t the probability of each
+    unit of frame t+1 (None for a ladder that does not predict), ``classes`` (T, K) the class probabilities
+    after step t (None without a classifier), ``label`` (the sequence's true class, or None), ``shape``,
+    ``music``, ``lo`` (the lowest pitch of a piano roll), ``index`` and ``n`` (sequences in the split).
+    ``length`` > 0 reads at most that many frames; pieces of music are read up to :data:`MAX_PIECE`."""
+    from engine.data import MUSIC_DATASETS, cached_dataset
+    from engine.data.sequences import Sequences
+
+    entry = ctx.registry[model]
+    if entry.kind != "ladder":
+        raise ValueError(f"{model!r} is a {entry.kind} model: inference step by step is for Recurrent Ladder "
+                         "models")
+    spec = data or entry.data.get("spec")
+    if not spec:
+        raise ValueError(f"{model!r} has not been trained yet: train it first, or give the data to read")
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"unknown split {split!r}: use train, valid or test")
+    dataset = cached_dataset(spec)
+    if not dataset.is_sequence:
+        raise ValueError(f"{dataset.name} holds single examples, not sequences")
+    pool = getattr(dataset, split)
+    if split == "test" and not len(pool):
+        split, pool = "train", dataset.train
+    n, D = len(pool), int(entry.config.n_visible)
+    if not 0 <= index < n:
+        raise ValueError(f"there is no sequence {index}: {dataset.name} has {n} {split} sequences")
+    if pool.shape[-1] != D:
+        raise ValueError(f"{model!r} reads frames of {D} values but {dataset.name} has {pool.shape[-1]}")
+    cut = length if length > 0 else MAX_PIECE if isinstance(pool, Sequences) else 0
+    frames = np.asarray(pool[int(index)], np.float32)[:cut or None]
+    out = entry.module.infer(frames)
+    music = dataset.name in MUSIC_DATASETS
+    shape = tuple(int(s) for s in dataset.shape)
+    if music or len(shape) != 2 or min(shape) < 2 or shape[0] * shape[1] != D:
+        shape = (D,)
+    labels = (dataset.meta.get("labels") or {}).get(split)
+    as_numpy = lambda x: None if x is None else x[0].float().cpu().numpy()  # noqa: E731
+    prediction = as_numpy(out["prediction"])
+    return {"frames": frames.reshape(-1, *shape), "prediction": None if prediction is None
+            else prediction.reshape(-1, *shape), "classes": as_numpy(out["classes"]),
+            "label": None if labels is None else int(labels[index]), "shape": shape, "music": music,
+            "lo": int(dataset.meta["lo"]) if music and "lo" in dataset.meta else None, "index": int(index),
+            "n": n, "data": dataset.name, "split": split}
 
 
 def data_example(ctx: Any, spec: dict, index: int = 0) -> dict:

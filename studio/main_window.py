@@ -19,6 +19,7 @@ from studio.bridge import EngineBridge
 from studio.models import ModelLibrary
 from studio.panels.behaviour_panel import BehaviourPanel
 from studio.panels.filters_panel import FiltersPanel
+from studio.panels.inference_panel import InferencePanel
 from studio.panels.inpaint_panel import InpaintPanel
 from studio.panels.messages_panel import MessagesPanel
 from studio.panels.models_panel import ModelsPanel
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.piano_panel = PianoRollPanel(self.library, data_root=self.data_root)
         self.inpaint_panel = InpaintPanel(self.library, data_root=self.data_root)
         self.behaviour_panel = BehaviourPanel(self.library, data_root=self.data_root)
+        self.inference_panel = InferencePanel(self.library, data_root=self.data_root)
         self.filters_panel = FiltersPanel(self.library)
         self.messages_panel = MessagesPanel(self.bridge)
         self.panels: dict[str, QWidget] = {}
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
         self.add_view("piano", "Piano roll", self.piano_panel)
         self.add_view("inpaint", "Inpaint", self.inpaint_panel)
         self.add_view("behaviour", "Behaviour", self.behaviour_panel)
+        self.add_view("inference", "Inference", self.inference_panel)
         self.add_dock("models", "Models", self.models_panel)
         self.add_dock("training", "Training", self.training_panel)
         self.add_dock("filters", "Filters", self.filters_panel)
@@ -125,7 +128,8 @@ class MainWindow(QMainWindow):
 
     # ----- layout -----
     def add_view(self, key: str, title: str, widget: QWidget) -> None:
-        """A main view: a tab of the central workspace (sampling, video, piano roll, inpaint, behaviour)."""
+        """A main view: a tab of the central workspace (sampling, video, piano roll, inpaint, behaviour,
+        inference)."""
         widget.setObjectName(f"{key}_panel")
         self.panels[key] = widget
         self.workspace.addTab(widget, title)
@@ -237,9 +241,11 @@ class MainWindow(QMainWindow):
         for key in ("save", "save_as", "train", "sample"):
             self.actions[key].setEnabled(has)
         self.setWindowTitle(f"{name} — Boltzmann Studio" if name else "Boltzmann Studio")
-        staying = self.workspace.currentWidget() is self.behaviour_panel and self.behaviour_panel.shows(name)
-        if has and not staying:  # the view that can show what the model makes: music, videos, samples
-            self.workspace.setCurrentWidget(self.piano_panel if self.is_music_model(name)
+        staying = any(self.workspace.currentWidget() is p and p.shows(name)
+                      for p in (self.behaviour_panel, self.inference_panel))
+        if has and not staying:  # the view that can show what the model makes: inference, music, videos, samples
+            self.workspace.setCurrentWidget(self.inference_panel if self.inference_panel.shows(name)
+                                            else self.piano_panel if self.is_music_model(name)
                                             else self.video_panel if self.is_sequence_model(name)
                                             else self.sampling_panel)
 
@@ -251,8 +257,12 @@ class MainWindow(QMainWindow):
 
     def sample(self) -> None:
         """Run ▸ Sample: chains of an RBM in the Sampling view, a video of a sequence model in the Video view,
-        music from a model of music in the Piano roll view."""
-        if self.is_music_model(self.library.current):
+        music from a model of music in the Piano roll view; a Recurrent Ladder reads a sequence in the Inference
+        view."""
+        if self.inference_panel.shows(self.library.current):
+            self.workspace.setCurrentWidget(self.inference_panel)
+            self.inference_panel.refresh()
+        elif self.is_music_model(self.library.current):
             self.workspace.setCurrentWidget(self.piano_panel)
             self.piano_panel.run_model("generate")
         elif self.is_sequence_model(self.library.current):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+
+import numpy as np
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -180,8 +182,6 @@ def inpaint(folder: str | Path, digit: int = 0, data_root: str | None = None) ->
     panel.run()
     wait(lambda: bool(done), 120)
     # pick the variation as a user would: the one that completes the digit best
-    import numpy as np
-
     masked = panel.doc.selection()
     errors = [float(((r - panel.doc.image) ** 2)[masked].mean()) for r in panel.results]
     panel.choose(int(np.argmin(errors)))
@@ -232,11 +232,64 @@ def behaviour(folder: str | Path, train_s: float = 10.0, data_root: str | None =
     return _save(app, window, panel, folder, "behaviour.png")
 
 
+# ----- the inference view, with a briefly trained Recurrent Ladder -----
+
+def inference(folder: str | Path, train_s: float = 60.0, data_root: str | None = None) -> Path:
+    """``inference.png``: the Inference view of a dense Recurrent Ladder trained ``train_s`` seconds on occluded
+    Moving MNIST, on the first test sequence whose digit it first got wrong and in the end right, at the first
+    step it gives the right digit more than half its belief (the paper's Fig. 4 story)."""
+    from engine import jobs
+    from engine.training.trainer import train
+
+    app, window = _view_window(data_root)
+    name = "mnist-ladder"
+    window.create_model("ladder", {"n_visible": 1024, "n_units": 128, "n_levels": 2, "predict_weight": 0.1},
+                        name)
+    _wait(lambda: window.library.current == name, 30)
+    spec = {"name": "occluded_moving_mnist", "limit": 30000, "n_test": 200}
+    handle = window.bridge.submit(train, name, spec,
+                                  {"epochs": 1000, "batch_size": 32, "optimizer": "adam", "lr": 0.002,
+                                   "time_budget_s": train_s, "monitor_every": 100, "monitor_size": 200})
+    panel = window.inference_panel
+    _wait(lambda: handle.done and panel.result is not None, train_s + 120)
+    spec = dict(window.library.infos[name]["data"]["spec"])
+    best = (0, panel.slider.maximum())
+    for i in range(panel.result["n"]):  # a sequence that tells the story: wrong first, then right, and sure
+        r = window.engine.call(jobs.ladder_inference, name, data=spec, index=i)
+        sure = np.flatnonzero(r["classes"][:, r["label"]] > 0.5)
+        if r["classes"][0].argmax() != r["label"] and len(sure) and sure[-1] == len(r["classes"]) - 1:
+            best = (i, int(sure[0]))
+            break
+    panel.sequence.setValue(best[0])
+    _wait(lambda: panel.result is not None and panel.result["index"] == best[0], 30)
+    panel.show_step(best[1])
+    return _save(app, window, panel, folder, "inference.png")
+
+
+def inference_music(folder: str | Path, train_s: float = 30.0, data_root: str | None = None) -> Path:
+    """``inference_music.png``: the Inference view of a Recurrent Ladder trained ``train_s`` seconds on JSB
+    Chorales: a test chorale's notes over the note probabilities it predicted, at frame 20."""
+    from engine.training.trainer import train
+
+    app, window = _view_window(data_root)
+    name = "jsb-ladder"
+    window.create_model("ladder", {"n_visible": 88, "n_units": 128, "n_levels": 2, "n_classes": 0}, name)
+    _wait(lambda: window.library.current == name, 30)
+    handle = window.bridge.submit(train, name, {"name": "jsb_chorales"},
+                                  {"epochs": 1000, "batch_size": 20, "optimizer": "adam", "lr": 0.003,
+                                   "seq_chunk": 50, "time_budget_s": train_s, "monitor_every": 50})
+    panel = window.inference_panel
+    _wait(lambda: handle.done and panel.result is not None, train_s + 120)
+    panel.show_step(20)
+    return _save(app, window, panel, folder, "inference_music.png")
+
+
 if __name__ == "__main__":
     import sys
 
     # python -m studio.screenshot piano DIR [TRAIN_SECONDS] | inpaint DIR [DIGIT] | video DIR
-    #                             | behaviour DIR [TRAIN_SECONDS]
+    #                             | behaviour DIR [TRAIN_SECONDS] | inference DIR [TRAIN_SECONDS]
+    #                             | inference-music DIR [TRAIN_SECONDS]
     if len(sys.argv) >= 3 and sys.argv[1] == "piano":
         print(piano_roll(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0))
     elif len(sys.argv) >= 3 and sys.argv[1] == "inpaint":
@@ -245,6 +298,10 @@ if __name__ == "__main__":
         print(video(sys.argv[2]))
     elif len(sys.argv) >= 3 and sys.argv[1] == "behaviour":
         print(behaviour(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 10.0))
+    elif len(sys.argv) >= 3 and sys.argv[1] in ("inference", "inference-music"):
+        shot = inference if sys.argv[1] == "inference" else inference_music
+        print(shot(sys.argv[2], *(float(a) for a in sys.argv[3:4])))
     else:
         sys.exit("usage: python -m studio.screenshot piano DIR [TRAIN_SECONDS] | inpaint DIR [DIGIT] | video DIR "
-                 "| behaviour DIR [TRAIN_SECONDS]")
+                 "| behaviour DIR [TRAIN_SECONDS] | inference DIR [TRAIN_SECONDS] | inference-music DIR "
+                 "[TRAIN_SECONDS]")

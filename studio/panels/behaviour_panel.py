@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout,
                                QWidget)
 
+from studio.panels.model_view import ModelView
 from studio.widgets.action_bar import action_bar
 from studio.widgets.controls import Throttle, spin_box, timeline
 
@@ -36,17 +37,9 @@ def time_brushes(color: tuple[int, int, int], T: int) -> list[Any]:
     return out
 
 
-class BehaviourPanel(QWidget):
+class BehaviourPanel(ModelView):
     def __init__(self, library: Any, data_root: Any = lambda: "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.library = library
-        self.bridge = library.bridge
-        self.data_root = data_root
-        self.result: dict | None = None
-        self.model = ""  # the model the result belongs to
-        self.handle: Any = None  # the latest behaviour job; results of older ones are dropped
-        self._stale = True  # the model or its training changed since the last refresh
-
+        super().__init__(library, data_root, parent)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMinimumSize(300, 240)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
@@ -102,9 +95,7 @@ class BehaviourPanel(QWidget):
         bar, self.buttons = action_bar(self, "behaviour", (
             ("refresh", "Refresh", "Run the model again: teacher-forced on data windows and free-running",
              self.refresh),))
-        self.status = QLabel("")
         self.status.setObjectName("behaviour_status")
-        self.status.setWordWrap(True)
 
         left = QVBoxLayout()
         left.addWidget(self.pages, 1)
@@ -118,39 +109,15 @@ class BehaviourPanel(QWidget):
         layout.addWidget(self.status)
 
         self.repaints = Throttle(33, self._repaint, self)
-        self.bridge.job_finished.connect(self._on_job_finished)
-        library.current_changed.connect(lambda _: self._invalidate())
-        self._invalidate()
+        self.watch()
 
     def shows(self, name: str) -> bool:
         """``name`` is a recurrent generator, a model this view can show."""
         return (self.library.infos.get(name) or {}).get("kind") in RECURRENT_KINDS
 
-    # ----- refreshing -----
-    def _invalidate(self) -> None:
-        """The model or its training changed: refresh now when on screen, else when next shown."""
-        name = self.library.current
-        usable = self.shows(name)
+    def set_usable(self, usable: bool) -> None:
         self.pages.setCurrentWidget(self.plot if usable else self.placeholder)
         self.buttons["refresh"].setEnabled(usable)
-        if name != self.model:
-            self._set_result(None, "")
-        if not usable:
-            self.status.setText("")
-            return
-        self._stale = True
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self._invalidate()
-
-    def _on_job_finished(self, e: Any) -> None:
-        r = e.result
-        if isinstance(r, dict) and r.get("model") == self.library.current and "step" in r:  # training ended
-            self._invalidate()
 
     def refresh(self) -> None:
         """Ask the engine for the current model's hidden states, teacher-forced and free-running."""
@@ -159,29 +126,12 @@ class BehaviourPanel(QWidget):
         name = self.library.current
         if not self.shows(name):
             return
-        spec = dict((self.library.infos[name].get("data") or {}).get("spec") or {})
-        if not spec:
-            self.status.setText(f"{name} has not been trained yet: the view runs it on the data it was trained "
-                                "on. Train it first.")
-            return
-        if self.data_root():
-            spec["root"] = self.data_root()
-        self._stale = False
+        spec = self.training_spec(name)
+        if spec is not None:
+            self.run(behaviour, name, f"Running {name} teacher-forced and free-running…", f"behaviour {name}",
+                     data=spec, n_seqs=self.n_seqs.value(), length=self.length.value())
 
-        def done(result: dict) -> None:
-            if job is self.handle and name == self.library.current:
-                self._set_result(result, name)
-
-        def failed(message: str) -> None:
-            if job is self.handle:
-                self.status.setText(f"{name}: {message}")
-
-        job = self.handle = self.bridge.submit(
-            behaviour, name, data=spec, n_seqs=self.n_seqs.value(), length=self.length.value(), on_done=done,
-            on_error=failed, job_name=f"behaviour {name}")
-        self.status.setText(f"Running {name} teacher-forced and free-running…")
-
-    def _set_result(self, result: dict | None, name: str) -> None:
+    def set_result(self, result: dict | None, name: str) -> None:
         self.result, self.model = result, name
         if result is None:
             for item in (*self.lines.values(), *self.points.values(), *self.now.values()):
