@@ -244,9 +244,6 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
     runner = _Runner(args.device, args.quiet or args.json)
     try:
         info = runner.call(jobs.load_model, args.checkpoint)
-        if not info["music"]:
-            raise ValueError(f"--method music is for models of music (rnnrbm, rnnnade, note_rnn, professor); "
-                             f"{args.checkpoint} holds a {info['kind']}")
         r = runner.run(evaluate_music, info["name"], data=_checkpoint_data(args, info), split=args.split,
                        n_seqs=args.sequences, ais_runs=args.runs or 100, ais_betas=args.betas or 1000,
                        seed=args.seed, desc="evaluate")

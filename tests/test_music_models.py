@@ -368,6 +368,27 @@ def test_cli_trains_and_evaluates_a_model_of_music_on_chorales(tmp_path, capsys)
     assert "--method music" in capsys.readouterr().err
 
 
+def test_cli_evaluates_a_music_ladder_and_refuses_an_rbm(tmp_path, capsys):
+    import json
+
+    from engine.cli import main
+
+    ladder, rbm = str(tmp_path / "ladder"), str(tmp_path / "rbm")
+    assert main(["train", "ladder", "--data", "jsb_chorales", "--data-opt", "lo=60", "--data-opt", "hi=71",
+                 "--limit", "10", "--n-units", "8", "--n-classes", "0", "--epochs", "1", "--batch-size", "4",
+                 "--optimizer", "adam", "--device", "cpu", "--out", ladder, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["eval", ladder, "--method", "music", "--sequences", "2", "--json", "--device", "cpu", "-q"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["n_sequences"] == 2 and r["nll"] > 0 and 0 <= r["accuracy"] <= 1
+    assert main(["train", "rbm", "--data", "jsb_chorales", "--data-opt", "lo=60", "--data-opt", "hi=71",
+                 "--limit", "10", "--hidden", "4", "--epochs", "1", "--device", "cpu",
+                 "--out", rbm, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["eval", rbm, "--method", "music", "--device", "cpu", "-q"]) == 1  # the job refuses it
+    assert "models of music" in capsys.readouterr().err
+
+
 def test_training_options_are_checked():
     from engine.config import ConfigError, config_from_dict
     from engine.training.trainer import TrainConfig
