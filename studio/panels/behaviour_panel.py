@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout,
+from PySide6.QtWidgets import (QFormLayout, QLabel, QStackedWidget, QVBoxLayout,
                                QWidget)
 
 from studio.panels.model_view import ModelView
 from studio.widgets.action_bar import action_bar
-from studio.widgets.controls import Throttle, spin_box, timeline
+from studio.widgets.controls import Throttle, settings_column, spin_box, summary_label, timeline, view_layout
 
 #: model kinds that are recurrent generators of frames (engine.models.recurrent.FrameRNN)
 RECURRENT_KINDS = ("rnnrbm", "rnnnade", "note_rnn", "professor")
@@ -78,35 +78,17 @@ class BehaviourPanel(ModelView):
         form = QFormLayout()
         form.addRow("Sequences", self.n_seqs)
         form.addRow("Length", self.length)
-        self.summary = QLabel("")
-        self.summary.setObjectName("behaviour_summary")
-        self.summary.setWordWrap(True)
-        self.summary.setMinimumWidth(190)
-        self.summary.setMaximumWidth(230)
-        box = QVBoxLayout()
-        box.addLayout(form)
-        box.addWidget(self.summary)
-        settings = QGroupBox("Hidden states")
-        settings.setLayout(box)
-        side = QVBoxLayout()
-        side.addWidget(settings)
-        side.addStretch(1)
+        self.summary = summary_label("behaviour_summary")
+        side = settings_column("Hidden states", form, self.summary)
 
         bar, self.buttons = action_bar(self, "behaviour", (
             ("refresh", "Refresh", "Run the model again: teacher-forced on data windows and free-running",
              self.refresh),))
         self.status.setObjectName("behaviour_status")
 
-        left = QVBoxLayout()
-        left.addWidget(self.pages, 1)
-        left.addLayout(timeline_row)
-        body = QHBoxLayout()
-        body.addLayout(left, 1)
-        body.addLayout(side)
-        layout = QVBoxLayout(self)
-        layout.addLayout(body, 1)
-        layout.addWidget(bar)
-        layout.addWidget(self.status)
+        main = QVBoxLayout()
+        main.addWidget(self.pages)
+        view_layout(self, main, timeline_row, side, bar, self.status)
 
         self.repaints = Throttle(33, self._repaint, self)
         self.watch()

@@ -16,12 +16,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QPainterPath
-from PySide6.QtWidgets import (QFormLayout, QGraphicsPathItem, QGraphicsRectItem, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QFormLayout, QGraphicsPathItem, QGraphicsRectItem, QHBoxLayout, QLabel,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from studio.panels.model_view import ModelView
 from studio.widgets.action_bar import action_bar
-from studio.widgets.controls import Throttle, spin_box, timeline
+from studio.widgets.controls import Throttle, settings_column, spin_box, summary_label, timeline, view_layout
 from studio.widgets.image_view import ImageView
 from studio.widgets.piano_roll import pitch_name
 
@@ -177,20 +177,9 @@ class InferencePanel(ModelView):
         form.addRow("Sequence", self.sequence)
         form.addRow("Frames", self.length)
         form.addRow("Speed (steps/s)", self.speed)
-        self.summary = QLabel("")
-        self.summary.setObjectName("inference_summary")
-        self.summary.setWordWrap(True)
+        self.summary = summary_label("inference_summary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.summary.setMinimumWidth(190)
-        self.summary.setMaximumWidth(230)
-        box = QVBoxLayout()
-        box.addLayout(form)
-        box.addWidget(self.summary)
-        settings = QGroupBox("Test sequence")
-        settings.setLayout(box)
-        side = QVBoxLayout()
-        side.addWidget(settings)
-        side.addStretch(1)
+        side = settings_column("Test sequence", form, self.summary)
 
         bar, self.buttons = action_bar(self, "inference", (
             ("random", "Random", "Read a test sequence picked at random", self.random_sequence),
@@ -202,16 +191,7 @@ class InferencePanel(ModelView):
         content = QHBoxLayout()
         content.addWidget(self.pages, 1)
         content.addWidget(self.belief_box)
-        left = QVBoxLayout()
-        left.addLayout(content, 1)
-        left.addLayout(timeline_row)
-        body = QHBoxLayout()
-        body.addLayout(left, 1)
-        body.addLayout(side)
-        layout = QVBoxLayout(self)
-        layout.addLayout(body, 1)
-        layout.addWidget(bar)
-        layout.addWidget(self.status)
+        view_layout(self, content, timeline_row, side, bar, self.status)
 
         self.repaints = Throttle(33, self._repaint, self)
         self.requests = Throttle(150, self.refresh, self)  # typing a number asks once

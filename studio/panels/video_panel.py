@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from studio.widgets.action_bar import action_bar
-from studio.widgets.controls import Throttle, spin_box, timeline
+from studio.widgets.controls import Throttle, settings_column, spin_box, timeline, view_layout
 from studio.widgets.image_view import ImageView
 from studio.widgets.skeleton_view import SkeletonView
 
@@ -166,11 +166,7 @@ class VideoPanel(QWidget):
         form.addRow("Seed", self.seed)
         form.addRow(self.show_gibbs)
         form.addRow(self.show_real)
-        settings = QGroupBox("Generation")
-        settings.setLayout(form)
-        side = QVBoxLayout()
-        side.addWidget(settings)
-        side.addStretch(1)
+        side = settings_column("Generation", form)
 
         bar, self.buttons = action_bar(self, "video", (
             ("start", "Generate", "Generate a new video from the selected sequence model (Ctrl+G)", self.start),
@@ -192,16 +188,7 @@ class VideoPanel(QWidget):
         foot.addWidget(self.status, 1)
         foot.addWidget(self.made)
 
-        left = QVBoxLayout()
-        left.addLayout(views, 1)
-        left.addLayout(timeline_row)
-        body = QHBoxLayout()
-        body.addLayout(left, 1)
-        body.addLayout(side)
-        layout = QVBoxLayout(self)
-        layout.addLayout(body, 1)
-        layout.addWidget(bar)
-        layout.addLayout(foot)
+        view_layout(self, views, timeline_row, side, bar, foot)
 
         self.bridge.video_started.connect(self._on_video_started)
         self.bridge.frame_ready.connect(self._on_frame)
