@@ -7,7 +7,7 @@ import pytest
 
 from engine.settings import data_root
 from engine.training.trainer import train
-from windows import make_window
+from windows import window_fixture
 
 JSB = {"name": "jsb_chorales", "limit": 6}
 TC = {"epochs": 1, "batch_size": 8, "lr": 0.01, "optimizer": "adam", "seq_chunk": 9, "monitor_every": 5,
@@ -17,10 +17,7 @@ TC = {"epochs": 1, "batch_size": 8, "lr": 0.01, "optimizer": "adam", "seq_chunk"
 @pytest.fixture
 def window(qtbot, tmp_path):
     assert (data_root() / "polyphonic" / "jsb_chorales.npz").is_file(), "JSB Chorales not found: set BOLTZMANN_DATA"
-    w = make_window(qtbot, tmp_path, raise_errors=False)  # the Filters panel has nothing to show of a GRU
-    yield w
-    if w.engine.alive:
-        w.close()
+    yield from window_fixture(qtbot, tmp_path)
 
 
 def new_model(qtbot, w, kind, config, name):

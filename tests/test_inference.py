@@ -11,7 +11,7 @@ from engine import JobError, jobs
 from engine.data import load_dataset
 from engine.training.trainer import train
 from studio.panels.inference_panel import BAR, PAD, TRUE_BAR
-from windows import make_window
+from windows import window_fixture
 
 VIDEOS = {"name": "occluded_moving_mnist", "limit": 64, "n_test": 8}
 JSB = {"name": "jsb_chorales", "limit": 4}
@@ -26,10 +26,7 @@ def videos(mnist_root):
 
 @pytest.fixture
 def window(qtbot, tmp_path, mnist_root):
-    w = make_window(qtbot, tmp_path)
-    yield w
-    if w.engine.alive:
-        w.close()
+    yield from window_fixture(qtbot, tmp_path)
 
 
 def trained(qtbot, w, name, config=LADDER, data=VIDEOS, tc=TC, kind="ladder"):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QToolBar
 
 from studio.documents.canvas import CanvasDocument, EditRegion, stroke_mask
 from studio.widgets.canvas_view import CanvasView
-from windows import make_window
+from windows import make_window, window_fixture
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 NONE = Qt.KeyboardModifier.NoModifier
@@ -169,10 +169,7 @@ def test_zoom_keeps_the_point_under_the_cursor_and_fit_shows_the_whole_image(qtb
 
 @pytest.fixture
 def window(qtbot, tmp_path, mnist_root):
-    w = make_window(qtbot, tmp_path)
-    yield w
-    if w.engine.alive:
-        w.close()
+    yield from window_fixture(qtbot, tmp_path)
 
 
 def describe_data(ctx, model, spec, shape):

@@ -18,7 +18,7 @@ from studio.audio import SAMPLE_RATE, TAIL_S
 from studio.documents.notes import (AddNote, Grid, Note, NoteDocument, grid_for_model, notes_to_roll,
                                     roll_to_notes)
 from studio.widgets.piano_roll import PianoRoll
-from windows import make_window
+from windows import window_fixture
 
 LEFT = Qt.MouseButton.LeftButton
 SHIFT, CTRL = Qt.KeyboardModifier.ShiftModifier, Qt.KeyboardModifier.ControlModifier
@@ -233,11 +233,9 @@ def test_zoom_and_scroll_keep_the_coordinates_consistent(qtbot, roll):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
-    w.workspace.setCurrentWidget(w.piano_panel)
-    yield w
-    if w.engine.alive:
-        w.close()
+    for w in window_fixture(qtbot, tmp_path):
+        w.workspace.setCurrentWidget(w.piano_panel)
+        yield w
 
 
 def click(qtbot, w, name):

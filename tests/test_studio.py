@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDockWidget, QToolBar
 
 from studio.main_window import DEMO_MODEL, DEMO_MUSIC_MODEL, DEMO_VIDEO_MODEL
 from studio.settings import Settings
-from windows import make_window
+from windows import make_window, window_fixture
 
 TINY = {"n_visible": 784, "n_hidden": 16, "sampler": "pcd"}
 DATA = {"limit": 300}
@@ -18,10 +18,7 @@ DATA = {"limit": 300}
 
 @pytest.fixture
 def window(qtbot, tmp_path, mnist_root):
-    w = make_window(qtbot, tmp_path, raise_errors=False)
-    yield w
-    if w.engine.alive:
-        w.close()
+    yield from window_fixture(qtbot, tmp_path, raise_errors=False)
 
 
 def new_tiny_model(qtbot, w, name="tiny", **cfg):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QToolBar
 
 from engine import Engine, events as ev, jobs
 from engine.settings import data_root
-from windows import make_window
+from windows import window_fixture
 
 TINY = {"n_visible": 36, "n_hidden": 8, "k": 1, "k_final": 0}
 BALLS = {"name": "bouncing_balls", "n_train": 10, "n_test": 3, "T": 10, "res": 6}
@@ -109,10 +109,7 @@ def test_generate_video_of_motion_capture_sends_joint_positions(engine):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
-    yield w
-    if w.engine.alive:
-        w.close()
+    yield from window_fixture(qtbot, tmp_path)
 
 
 def new_sequence_model(qtbot, w, name="balls", config=TINY, spec=None, shape=(6, 6)):

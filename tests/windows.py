@@ -14,3 +14,12 @@ def make_window(qtbot, tmp_path, raise_errors: bool = True, **kw) -> MainWindow:
     qtbot.addWidget(w)
     w.show()
     return w
+
+
+def window_fixture(qtbot, tmp_path, **kw):
+    """The body of a test module's ``window`` fixture: a window from :func:`make_window`, closed after the
+    test (``yield from window_fixture(qtbot, tmp_path)``)."""
+    w = make_window(qtbot, tmp_path, **kw)
+    yield w
+    if w.engine.alive:
+        w.close()
