@@ -235,20 +235,27 @@ def cmd_eval_prediction(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval_music(args: argparse.Namespace) -> int:
-    """Negative log-likelihood per frame (exact, or AIS per frame) and expected frame-level accuracy of a model
-    of music."""
+def _evaluate_checkpoint(args: argparse.Namespace, fn: Any, **kwargs: Any) -> dict:
+    """Run the evaluation job ``fn`` on the checkpoint's model and data (``--data`` or what it was trained on);
+    the job refuses a model it does not evaluate, with a message that says so."""
     from engine import jobs
-    from engine.evaluation.music import evaluate_music
 
     runner = _Runner(args.device, args.quiet or args.json)
     try:
         info = runner.call(jobs.load_model, args.checkpoint)
-        r = runner.run(evaluate_music, info["name"], data=_checkpoint_data(args, info), split=args.split,
-                       n_seqs=args.sequences, ais_runs=args.runs or 100, ais_betas=args.betas or 1000,
-                       seed=args.seed, desc="evaluate")
+        return runner.run(fn, info["name"], data=_checkpoint_data(args, info), split=args.split, seed=args.seed,
+                          desc="evaluate", **kwargs)
     finally:
         runner.close()
+
+
+def cmd_eval_music(args: argparse.Namespace) -> int:
+    """Negative log-likelihood per frame (exact, or AIS per frame) and expected frame-level accuracy of a model
+    of music."""
+    from engine.evaluation.music import evaluate_music
+
+    r = _evaluate_checkpoint(args, evaluate_music, n_seqs=args.sequences, ais_runs=args.runs or 100,
+                             ais_betas=args.betas or 1000)
     if args.json:
         _print_json(r)
     else:
@@ -261,19 +268,10 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
 def cmd_eval_walkback(args: argparse.Namespace) -> int:
     """The lower bound (Eq. 3.5), the importance-sampling estimate (Eq. 3.10) and the reversibility of a
     Variational Walkback model."""
-    from engine import jobs
     from engine.evaluation.walkback import evaluate_walkback
 
-    runner = _Runner(args.device, args.quiet or args.json)
-    try:
-        info = runner.call(jobs.load_model, args.checkpoint)
-        if info["kind"] != "walkback":
-            raise ValueError(f"--method walkback is for walkback models; {args.checkpoint} holds a {info['kind']}")
-        r = runner.run(evaluate_walkback, info["name"], data=_checkpoint_data(args, info), split=args.split,
-                       n_examples=args.examples, n_samples=100 if args.runs is None else args.runs,
-                       seed=args.seed, desc="evaluate")
-    finally:
-        runner.close()
+    r = _evaluate_checkpoint(args, evaluate_walkback, n_examples=args.examples,
+                             n_samples=100 if args.runs is None else args.runs)
     if args.json:
         _print_json(r)
     else:

@@ -105,13 +105,8 @@ class BehaviourPanel(ModelView):
         """Ask the engine for the current model's hidden states, teacher-forced and free-running."""
         from engine.evaluation.professor import behaviour
 
-        name = self.library.current
-        if not self.shows(name):
-            return
-        spec = self.training_spec(name)
-        if spec is not None:
-            self.run(behaviour, name, f"Running {name} teacher-forced and free-running…", f"behaviour {name}",
-                     data=spec, n_seqs=self.n_seqs.value(), length=self.length.value())
+        self.run_current(behaviour, "Running {name} teacher-forced and free-running…", "behaviour {name}",
+                         n_seqs=self.n_seqs.value(), length=self.length.value())
 
     def set_result(self, result: dict | None, name: str) -> None:
         self.result, self.model = result, name

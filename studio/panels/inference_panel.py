@@ -214,14 +214,9 @@ class InferencePanel(ModelView):
         """Ask the engine what the current ladder makes of the chosen test sequence."""
         from engine import jobs
 
-        name = self.library.current
-        if not self.shows(name):
-            return
-        spec = self.training_spec(name)
-        if spec is not None:
-            i = self.sequence.value()
-            self.run(jobs.ladder_inference, name, f"Reading test sequence {i} with {name}…", f"inference {name}",
-                     data=spec, index=i, length=self.length.value())
+        i = self.sequence.value()
+        self.run_current(jobs.ladder_inference, f"Reading test sequence {i} with {{name}}…", "inference {name}",
+                         index=i, length=self.length.value())
 
     def random_sequence(self) -> None:
         n = self.result["n"] if self.result else 0

@@ -82,6 +82,15 @@ class ModelView(QWidget):
             spec["root"] = self.data_root()
         return spec
 
+    def run_current(self, fn: Callable, doing: str, job: str, **kwargs: Any) -> Any:
+        """:meth:`run` ``fn`` on the current model and the data it was trained on (``data=``), if the view
+        shows that model; ``doing`` and ``job`` may name it as ``{name}``."""
+        name = self.library.current
+        spec = self.training_spec(name) if self.shows(name) else None
+        if spec is not None:
+            return self.run(fn, name, doing.format(name=name), job.format(name=name), data=spec, **kwargs)
+        return None
+
     def run(self, fn: Callable, name: str, doing: str, job_name: str, **kwargs: Any) -> Any:
         """Submit ``fn(ctx, name, **kwargs)``; its result is drawn if it is still the latest job and ``name``
         still the current model."""
