@@ -180,3 +180,18 @@ def test_schedules_start_at_one_and_end_at_the_final_fraction(kind):
     assert schedule_factor(kind, 0.0, 0.1) == pytest.approx(1.0)
     assert schedule_factor(kind, 1.0, 0.1) == pytest.approx(1.0 if kind == "constant" else 0.1)
     assert schedule_factor(kind, 0.5, 0.1) <= 1.0
+
+
+def test_a_generator_state_from_another_device_is_replaced_by_a_seed():
+    """A checkpoint trained on a GPU resumes on the CPU: its CUDA generator state cannot be set on a CPU
+    generator, so training carries on from seed + step; a CPU state is restored as it was."""
+    from engine.training.trainer import _restore_rng
+
+    gen = torch.Generator()
+    _restore_rng(gen, {"rng": torch.zeros(16, dtype=torch.uint8), "rng_device": "cuda", "step": 5}, seed=3)
+    assert torch.equal(gen.get_state(), torch.Generator().manual_seed(8).get_state())
+    saved = torch.Generator().manual_seed(123).get_state()
+    _restore_rng(gen, {"rng": saved, "rng_device": "cpu", "step": 5}, seed=3)
+    assert torch.equal(gen.get_state(), saved)
+    _restore_rng(gen, {"step": 7}, seed=3)  # an exported checkpoint: no state
+    assert torch.equal(gen.get_state(), torch.Generator().manual_seed(10).get_state())

@@ -78,7 +78,8 @@ class RBM(nn.Module):
             self.register_buffer("log_sigma", torch.zeros(V))
         self.register_buffer("mu", torch.zeros(V))
         self.register_buffer("lam", torch.zeros(H))
-        self.chain_h: Tensor | None = None  # persistent chains, hidden states (PCD)
+        # persistent chains, hidden states (PCD): a buffer, so it moves with the model, outside the weights
+        self.register_buffer("chain_h", None, persistent=False)
         self._bern = Bernoulli16()
         self._work: dict[str, Tensor] = {}
         self._pos_hidden_mean: Tensor | None = None
@@ -267,7 +268,8 @@ class RBM(nn.Module):
         return {} if self.chain_h is None else {"chain_h": self.chain_h}
 
     def load_train_state(self, state: dict[str, Tensor]) -> None:
-        self.chain_h = state.get("chain_h")
+        h = state.get("chain_h")
+        self.chain_h = None if h is None else h.to(self.W.device)
 
     @torch.no_grad()
     def chain_images(self, n: int | None = None) -> Tensor | None:

@@ -184,7 +184,7 @@ class Walkback(nn.Module):
         D = config.n_visible
         n_out = 2 if self.gaussian else 1
         if generator is not None:  # the layers' own init draws from the global RNG: seed it from ours
-            seed = int(torch.randint(2**62, (1,), generator=generator))
+            seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 self.net = self._build_net(n_out)
@@ -273,7 +273,8 @@ class Walkback(nn.Module):
         return temperatures(self.config.n1 if n is None else n, self.config.t_max)
 
     def draw_n(self, generator: torch.Generator | None) -> int:
-        return int(torch.randint(self.config.n1 + 1, (1,), generator=generator))
+        device = None if generator is None else generator.device
+        return int(torch.randint(self.config.n1 + 1, (1,), generator=generator, device=device))
 
     @torch.no_grad()
     def heat_walk(self, x: Tensor, n: int, generator: torch.Generator | None) -> tuple[list[Tensor], list[float]]:

@@ -111,6 +111,20 @@ def _load_optimizer_state(opt: torch.optim.Optimizer, saved: dict, device: str) 
     opt.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
 
 
+def _restore_rng(gen: torch.Generator, st: dict, seed: int) -> None:
+    """The training generator where the checkpoint left it. An exported checkpoint has no generator state, and
+    one trained on another kind of device has a state that means nothing here (a CUDA generator's is not a
+    CPU one's): both carry on from a seed of their own."""
+    state = st.get("rng")
+    if state is not None and st.get("rng_device", "cpu") == gen.device.type:
+        try:
+            gen.set_state(state.cpu())
+            return
+        except RuntimeError:  # a state of another size: another torch build or kind of generator
+            pass
+    gen.manual_seed(seed + int(st["step"]))
+
+
 def _finite(values: dict[str, float]) -> bool:
     return all(math.isfinite(v) for v in values.values())
 
@@ -275,10 +289,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
         st.update(step=0, epoch=0, batch_index=0, elapsed_s=0.0)
         entry.data = dataset.describe()
     else:
-        if "rng" in st:
-            gen.set_state(st["rng"].cpu() if device == "cpu" else st["rng"])
-        else:  # an exported checkpoint (no trainer tensors): carry on from a seed of its own
-            gen.manual_seed(tc.seed + int(st["step"]))
+        _restore_rng(gen, st, tc.seed)
         if "optimizer" in st and st.get("optimizer_kind", "sgd") == tc.optimizer:
             _load_optimizer_state(opt, st["optimizer"], device)
         else:
@@ -287,13 +298,13 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
     st["optimizer_kind"] = tc.optimizer
     step, bi = int(st["step"]), int(st.get("batch_index", 0))
     perm = st.get("perm")
-    if perm is not None and (len(perm) != N or perm.device.type != torch.device(device).type):
-        perm, bi = None, 0
+    if perm is not None:  # the epoch's order, on this device (a checkpoint's comes back on the CPU)
+        perm, bi = (perm.to(device), bi) if len(perm) == N else (None, 0)
     entry.dirty = True
 
     def sync_state() -> None:
         st.update(step=step, batch_index=bi, epoch=step / spe, perm=perm, rng=gen.get_state(),
-                  optimizer=_optimizer_state(opt), elapsed_s=elapsed())
+                  rng_device=gen.device.type, optimizer=_optimizer_state(opt), elapsed_s=elapsed())
 
     def snapshot() -> dict:
         return {"module": copy.deepcopy(module.state_dict()), "model_state": copy.deepcopy(
