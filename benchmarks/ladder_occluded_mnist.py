@@ -32,7 +32,7 @@ def evaluate(module, frames, labels, batch: int = 500) -> tuple[float, float | N
     with torch.no_grad():
         for i in range(0, n, batch):
             x = torch.from_numpy(frames[i:i + batch])
-            out = module.infer(x)
+            out = {k: None if v is None else v.cpu() for k, v in module.infer(x).items()}
             if out["classes"] is not None:
                 wrong += int((out["classes"][:, -1].argmax(-1) != torch.from_numpy(labels[i:i + batch])).sum())
             if out["prediction"] is not None:
@@ -44,9 +44,14 @@ def evaluate(module, frames, labels, batch: int = 500) -> tuple[float, float | N
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=2, help="epochs of each model (the same updates for all)")
+    p.add_argument("--frame", choices=("dense", "conv"), default="dense", help="dense levels on the flattened "
+                   "frame, or convolutional levels under a dense top (the paper's kind of model)")
     p.add_argument("--units", type=int, default=256, help="units of each dense level")
+    p.add_argument("--channels", type=int, default=16, help="channels of each convolutional level (--frame conv)")
     p.add_argument("--levels", type=int, default=3)
     p.add_argument("--lr", type=float, default=0.002)
+    p.add_argument("--predict-weight", type=float, default=1.0, help="weight of the prediction cost (a Bernoulli "
+                   "NLL summed over the frame's pixels) against the classification cost (per step)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--limit", type=int, default=0, help="first N training digits (0: all 60000)")
     p.add_argument("--n-test", type=int, default=10000, help="test sequences evaluated")
@@ -69,7 +74,8 @@ def main() -> None:
     engine = Engine(device=args.device)
     rows: dict[str, dict] = {}
     for variant in names:
-        cfg = {"n_visible": data.dim, "n_levels": args.levels, "n_units": args.units, **VARIANTS[variant]}
+        cfg = {"n_visible": data.dim, "n_levels": args.levels, "n_units": args.units, "frame": args.frame,
+               "channels": args.channels, "predict_weight": args.predict_weight, **VARIANTS[variant]}
         name = engine.call(jobs.create_model, "ladder", cfg, name=variant, seed=args.seed)["name"]
         tc = {"epochs": args.epochs, "batch_size": args.batch, "lr": args.lr, "optimizer": "adam",
               "seed": args.seed, "monitor_every": 1_000_000, "monitor_size": 200}
@@ -94,7 +100,8 @@ def main() -> None:
             "pred_error": {v: None if r["pred_error"] is None else round(r["pred_error"], 3) for v, r in rows.items()},
             "updates": {v: r["updates"] for v, r in rows.items()},
             "train_s": {v: round(r["train_s"], 1) for v, r in rows.items()}, "epochs": args.epochs,
-            "units": args.units, "levels": args.levels, "lr": args.lr, "batch": args.batch,
+            "frame": args.frame, "units": args.units, "channels": args.channels, "levels": args.levels,
+            "lr": args.lr, "batch": args.batch, "predict_weight": args.predict_weight,
             "n_test": len(labels), "spec": spec, **machine()})
 
 
