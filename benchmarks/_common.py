@@ -26,7 +26,8 @@ def machine() -> dict:
 
 def matmul_peak(n: int = 1024, reps: int = 20) -> float:
     """This machine's float32 matmul speed in flop/s (best of five): the ceiling other figures are
-    compared with."""
+    compared with. Call it on the thread that does the measured work (``engine.call``): a torch op on
+    another thread starts a second OpenMP team, which slows every team's waits from then on."""
     import time
 
     import torch
