@@ -50,8 +50,9 @@ def main() -> None:
     p.add_argument("--channels", type=int, default=16, help="channels of each convolutional level (--frame conv)")
     p.add_argument("--levels", type=int, default=3)
     p.add_argument("--lr", type=float, default=0.002)
-    p.add_argument("--predict-weight", type=float, default=1.0, help="weight of the prediction cost (a Bernoulli "
-                   "NLL summed over the frame's pixels) against the classification cost (per step)")
+    p.add_argument("--predict-weight", type=float, default=0.01, help="weight of the prediction cost (a "
+                   "Bernoulli NLL summed over the frame's pixels, hundreds of nats) against the classification "
+                   "cost (per step, about one nat); 0.01: both matter")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--limit", type=int, default=0, help="first N training digits (0: all 60000)")
     p.add_argument("--n-test", type=int, default=10000, help="test sequences evaluated")
