@@ -178,3 +178,16 @@ def test_importing_and_running_the_engine_loads_no_qt():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph')]\n"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_importing_the_engine_chooses_short_openmp_spins_unless_the_user_did():
+    """Passive OpenMP waits after a short spin, set before torch loads; the user's own settings win."""
+    import os
+
+    code = "import os, engine; print(os.environ['OMP_WAIT_POLICY'], os.environ['GOMP_SPINCOUNT'])"
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["PASSIVE", "10000"]
+    env.update(OMP_WAIT_POLICY="ACTIVE", GOMP_SPINCOUNT="5")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["ACTIVE", "5"]
