@@ -3,16 +3,21 @@ mean-image fill and the nearest training neighbour on the visible pixels.
 
     python benchmarks/inpainting.py --walkback runs/bench-walkback-mnist-threshold
     python benchmarks/inpainting.py --walkback CKPT --n-test 50 --steps 20      # a smoke run
+    python benchmarks/rbm_mnist.py --binarize threshold --hidden 1000 --budget 600 --out runs/rbm1000
+    python benchmarks/inpainting.py --rbm runs/rbm1000 --n-test 300              # the README's figures
 
 Four masks hide part of each digit (binarised at 0.5): the bottom half, the left half, the centre 14x14 square,
 and a random 50% of the pixels (a fresh draw per digit). Each model fills the hidden pixels with the known ones
 clamped at every step, through the same clamped samplers the engine's inpaint job drives (``module.gibbs``,
 batched over digits, hidden pixels starting from coin flips as in :func:`engine.inpainting.inpaint`); a
 completion is the model's pixel means after its last step (the RBM: ``--steps`` Gibbs steps; walkback: its
-clamped cooling walk, as the paper inpaints, plus any T = 1 steps up to ``--walkback-steps``). Scores: the
-mean squared error on the hidden pixels, and the accuracy with which a fixed classifier (an MLP trained here on
-full training digits) recognises the true label of the completed digit. Target: the best model beats the
-nearest neighbour on label accuracy for every mask, and reaches 80% with the bottom half hidden.
+clamped cooling walk, as the paper inpaints, plus any T = 1 steps up to ``--walkback-steps``). The RBM runs
+``--variations`` chains per digit and keeps the one with the lowest free energy, its most probable
+completion, as the studio's Inpaint view ranks variations; the walkback operator has no free energy to rank
+by and runs one chain. Scores: the mean squared error on the hidden pixels, and the accuracy with which a
+fixed classifier (an MLP trained here on full training digits) recognises the true label of the completed
+digit. Target: the best model beats the nearest neighbour on label accuracy for every mask, and reaches 80%
+with the bottom half hidden.
 """
 from __future__ import annotations
 
@@ -92,22 +97,31 @@ def nearest_fill(X, hidden, train, chunk: int = 200):
     return out.astype(np.float32)
 
 
-def model_fill(module, X, hidden, steps: int, seed: int, chunk: int = 500):
-    """Clamped sampling of a registry model's module: the known pixels stay fixed at every step."""
+def model_fill(module, X, hidden, steps: int, seed: int, variations: int = 1, chunk: int = 10_000):
+    """Clamped sampling of a registry model's module: the known pixels stay fixed at every step. With
+    ``variations`` > 1 each digit gets that many chains and keeps the one the model ranks first
+    (:func:`engine.inpainting.rank_completions`: the lowest free energy; a model without one keeps its
+    first chain), as the studio's Inpaint view lists them."""
     import numpy as np
     import torch
 
+    from engine.inpainting import rank_completions
+
     gen = torch.Generator().manual_seed(seed)
     out = np.empty_like(X)
-    for i in range(0, len(X), chunk):
-        x = torch.from_numpy(X[i:i + chunk])
-        known = torch.from_numpy(~hidden[i:i + chunk])
+    per = max(1, chunk // variations)
+    for i in range(0, len(X), per):
+        x = torch.from_numpy(X[i:i + per]).repeat_interleave(variations, 0)
+        known = torch.from_numpy(~hidden[i:i + per]).repeat_interleave(variations, 0)
         noise = (torch.rand(x.shape, generator=gen) < 0.5).float()
         init = torch.where(known, x, noise)
         mean = init
         for _, mean in module.gibbs(len(x), steps, init=init, mask=known, every=steps, generator=gen):
             pass
-        out[i:i + chunk] = torch.where(known, x, mean.float()).numpy()
+        filled = torch.where(known, x, mean.float())
+        order, _ = rank_completions(module, filled, groups=len(x) // variations)
+        best = order[:, 0] + torch.arange(0, len(x), variations)
+        out[i:i + per] = filled[best].numpy()
     return out
 
 
@@ -118,6 +132,9 @@ def main() -> None:
     p.add_argument("--rbm", default=str(ROOT / "resources" / "models" / "mnist-rbm"))
     p.add_argument("--n-test", type=int, default=1000, help="test digits (the first N)")
     p.add_argument("--steps", type=int, default=200, help="Gibbs steps of the RBM chains")
+    p.add_argument("--variations", type=int, default=30, help="chains per digit; a model with a free energy "
+                   "(the RBM) keeps the one it ranks most probable, as the Inpaint view orders them (1: one "
+                   "chain, no choice)")
     p.add_argument("--walkback-steps", type=int, default=0, help="steps of the walkback chains (0: its cooling walk "
                    "alone, the paper's clamped inpainting; more continue at T = 1)")
     p.add_argument("--classifier-epochs", type=int, default=4)
@@ -167,7 +184,8 @@ def main() -> None:
                 filled = nearest_fill(X, hidden, train)
             elif model in modules:
                 steps = args.steps if model == "rbm" else walkback_steps
-                filled = model_fill(modules[model], X, hidden, steps, args.seed)
+                filled = model_fill(modules[model], X, hidden, steps, args.seed,
+                                    args.variations if hasattr(modules[model], "free_energy") else 1)
             else:
                 acc[kind][model] = mse[kind][model] = None
                 continue
@@ -182,13 +200,14 @@ def main() -> None:
         return "n/a" if a is None else f"{100 * a:.1f}% / {e:.3f}"
 
     print(f"\nlabel accuracy / MSE on the hidden pixels ({len(X)} test digits; RBM {args.steps} Gibbs steps, "
+          f"the most probable of {args.variations} chains; "
           f"walkback {walkback_steps} steps; classifier {100 * clean_acc:.1f}% on full digits)")
     print("| mask | " + " | ".join(MODELS) + " |")
     print("|---" * (len(MODELS) + 1) + "|")
     for kind in MASKS:
         print(f"| {kind} | " + " | ".join(cell(kind, m) for m in MODELS) + " |")
     result({"label_acc": acc, "mse": mse, "classifier_acc": round(clean_acc, 4), "n_test": len(X),
-            "steps": args.steps, "walkback_steps": walkback_steps, "rbm": args.rbm, "walkback": args.walkback,
+            "steps": args.steps, "variations": args.variations, "walkback_steps": walkback_steps, "rbm": args.rbm, "walkback": args.walkback,
             "seconds": timing, "wall_s": round(time.perf_counter() - t0, 1), **machine()})
 
 

@@ -220,6 +220,10 @@ def test_the_panel_inpaints_a_test_digit_with_a_tiny_rbm_and_applies_a_variation
         click(qtbot, w, "inpaint_run")
     assert done.args == [3] and panel.results.shape == (3, 28, 28) and panel.thumbs.count() == 3
     assert panel.canvas.previewing
+    assert "most probable first" in panel.status.text()  # the RBM ranks them by free energy
+    tips = [panel.thumbs.item(k).toolTip() for k in range(3)]
+    energies = [float(t.split("free energy ")[1].split(" ")[0]) for t in tips]
+    assert energies == sorted(energies)
 
     before = panel.doc.image.copy()
     panel.thumbs.setCurrentRow(1)

@@ -31,7 +31,8 @@ def test_known_pixels_never_change_and_the_masked_ones_are_filled(engine):
     mask = np.zeros((6, 6), bool)
     mask[3:] = True  # the bottom half
     out, frames = frames_of(engine, inpaint, name, image, mask, steps=12, variations=3, seed=1, every=3)
-    assert len(frames) == 4 and out["images"].shape == (3, 6, 6)
+    assert len(frames) == 5 and out["images"].shape == (3, 6, 6)  # every third step, then ranked
+    np.testing.assert_array_equal(frames[-1], out["images"])
     for f in [*frames, out["images"]]:
         np.testing.assert_array_equal(f[:, ~mask], np.broadcast_to(image[~mask], (3, int((~mask).sum()))))
     filled = out["images"][:, mask]
@@ -39,6 +40,37 @@ def test_known_pixels_never_change_and_the_masked_ones_are_filled(engine):
     assert np.abs(filled - image[mask]).max() > 0  # the model drew something there, not the original
     again, _ = frames_of(engine, inpaint, name, image, mask, steps=12, variations=3, seed=1, every=3)
     np.testing.assert_array_equal(again["images"], out["images"])  # seeded
+
+
+def test_variations_come_most_probable_first_by_the_models_free_energy(engine):
+    import torch
+
+    name = digit_rbm(engine)
+    image = np.zeros((6, 6), np.float32)
+    mask = np.zeros((6, 6), bool)
+    mask[:, 2:] = True
+    out, _ = frames_of(engine, inpaint, name, image, mask, steps=5, variations=6, seed=2)
+    module = engine.call(lambda ctx: ctx.registry[name].module)
+    fe = engine.call(lambda ctx: module.free_energy(torch.from_numpy(out["images"].reshape(6, 36))).tolist())
+    np.testing.assert_allclose(out["free_energy"], fe, rtol=1e-5, atol=1e-4)
+    assert out["free_energy"] == sorted(out["free_energy"]) and len(set(np.round(fe, 4))) > 1
+
+
+def test_ranking_keeps_the_order_of_a_model_without_a_free_energy_and_never_puts_nan_first():
+    import torch
+
+    from engine.inpainting import rank_completions
+
+    images = torch.rand(6, 4)
+    order, fe = rank_completions(object(), images, groups=2)
+    assert fe is None and order.tolist() == [[0, 1, 2], [0, 1, 2]]
+
+    class Energy:
+        def free_energy(self, v):
+            return torch.tensor([3.0, float("nan"), 1.0, 2.0, 0.0, -1.0])
+
+    order, fe = rank_completions(Energy(), images, groups=2)
+    assert order.tolist() == [[2, 0, 1], [2, 1, 0]] and fe[0, 2] == float("inf")
 
 
 def test_an_empty_mask_returns_the_image(engine):

@@ -330,9 +330,14 @@ class InpaintPanel(QWidget):
         self._latest = None
         self._finish(np.asarray(out["images"], np.float32))
         n = len(self.results)
+        fe = out.get("free_energy")
+        ranked = fe is not None and n > 1
+        for k in range(min(n, self.thumbs.count())):
+            self.thumbs.item(k).setToolTip(
+                f"Variation {k + 1}" + (f" · free energy {fe[k]:.1f} (lower: more probable)" if fe else ""))
         self.status.setText(f"{self._job['model']}: done · " + (
-            f"{n} variations: click one to look at it, Apply to keep it" if n > 1 else "Apply to keep it")
-            + " (Undo takes it back)")
+            f"{n} variations{', most probable first' if ranked else ''}: click one to look at it, Apply to "
+            "keep it" if n > 1 else "Apply to keep it") + " (Undo takes it back)")
         self.results_ready.emit(n)
 
     def _on_job_end(self, e: Any) -> None:
