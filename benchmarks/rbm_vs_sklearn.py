@@ -3,7 +3,10 @@
 Same data (stochastically binarised MNIST, float32), hidden size, batch size and learning rate; one epoch
 each from a fresh model, alternated three times in one run; the median throughput of each, their ratio,
 each one's test pseudo-log-likelihood (the same estimator and flipped bits for both), and our flops/s as
-a fraction of a float32 matmul measured in the same run. Ours runs its default recipe (centered PCD-1,
+a fraction of a float32 matmul measured in the same run. Beside it, ``products_fraction``: the same fraction
+for the step's three matmul calls alone (the five products, in the shapes and buffers the trainer uses),
+timed in a loop with nothing else: the ceiling ``peak_fraction`` can reach at this batch size, since every
+step also draws its samples, takes sigmoids and updates the parameters. Ours runs its default recipe (centered PCD-1,
 momentum 0.9) through the engine's trainer; scikit-learn has no momentum or centering.
 
     python benchmarks/rbm_vs_sklearn.py
@@ -15,6 +18,26 @@ import statistics
 import time
 
 from _common import machine, matmul_peak, result
+
+
+def products_seconds(B: int, V: int, H: int, reps: int = 200) -> float:
+    """Seconds a PCD-1 step spends in its matmuls alone (best of five loops of ``reps`` steps), in the
+    trainer's shapes: the chains' visible means, the data's and chains' hidden probabilities in one
+    ``addmm``, and the weight gradient in one ``mm``."""
+    import torch
+
+    W, c, b = torch.randn(V, H) * 0.01, torch.zeros(H), torch.zeros(V)
+    h, X, Q = torch.rand(B, H), torch.rand(2 * B, V), torch.rand(2 * B, H)
+    mean, grad = torch.empty(B, V), torch.empty(V, H)
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(reps):
+            torch.addmm(b, h, W.T, out=mean)
+            torch.addmm(c, X, W, out=Q)
+            torch.mm(X.T, Q, out=grad)
+        times.append((time.perf_counter() - t) / reps)
+    return min(times)
 
 
 def main() -> None:
@@ -49,9 +72,10 @@ def main() -> None:
     # thread, and once a second team exists (more threads than cores) each spins less between parallel
     # regions; measured here, one matmul on the main thread took a training epoch from 1.5 s to 2.9 s
     engine = Engine(device="cpu")
-    ours_t, sk_t, ours_pl, sk_pl, peaks = [], [], [], [], []
+    ours_t, sk_t, ours_pl, sk_pl, peaks, prods = [], [], [], [], [], []
     for r in range(args.rounds):
         peaks.append(engine.call(lambda ctx: matmul_peak()))
+        prods.append(engine.call(lambda ctx: products_seconds(args.batch, V, H)))
         rbm = BernoulliRBM(n_components=H, learning_rate=args.lr, batch_size=args.batch, n_iter=1,
                            random_state=r)
         t = time.perf_counter()
@@ -75,11 +99,14 @@ def main() -> None:
     peak = statistics.median(peaks)
     ratio = sk / ours
     frac = flops_per_epoch / ours / peak
+    prod_epoch = statistics.median(prods) * (N // args.batch)  # an epoch's matmuls alone
     print("| | s/epoch | examples/s | test pseudo-LL |")
     print(f"| scikit-learn BernoulliRBM | {sk:.2f} | {N / sk:.0f} | {statistics.median(sk_pl):.2f} |")
     print(f"| Boltzmann Studio | {ours:.2f} | {N / ours:.0f} | {statistics.median(ours_pl):.2f} |")
     result({"throughput_ratio": round(ratio, 3), "ours_pl": round(statistics.median(ours_pl), 3),
             "sklearn_pl": round(statistics.median(sk_pl), 3), "peak_fraction": round(frac, 3),
+            "products_fraction": round(flops_per_epoch / prod_epoch / peak, 3),
+            "products_share": round(prod_epoch / ours, 3),
             "ours_s_per_epoch": round(ours, 3), "sklearn_s_per_epoch": round(sk, 3),
             "matmul_gflops": round(peak / 1e9, 1), "ours_gflops": round(flops_per_epoch / ours / 1e9, 1),
             "hidden": H, "batch": args.batch, "lr": args.lr, "rounds": args.rounds, **machine()})
