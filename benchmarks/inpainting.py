@@ -174,6 +174,9 @@ def main() -> None:
     acc: dict[str, dict[str, float | None]] = {}
     mse: dict[str, dict[str, float | None]] = {}
     timing: dict[str, float] = {}
+    unknown = set(args.masks.split(",")) - set(MASKS)
+    if unknown:
+        p.error(f"unknown mask(s) {', '.join(sorted(unknown))}: choose from {', '.join(MASKS)}")
     masks = [m for m in MASKS if m in args.masks.split(",")]
     for kind in MASKS:
         hidden = masks_for(kind, len(X), rng).reshape(len(X), 784)
