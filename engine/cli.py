@@ -232,6 +232,9 @@ def cmd_eval_prediction(args: argparse.Namespace) -> int:
               f"copy-last baseline: {r['copy_last_error']:.4g} +/- {r['copy_last_error_std']:.3g}   "
               f"(squared error per frame; mean +/- std over {r['n']} sequences of {r['dataset']}, "
               f"{r['wall_s']:.1f} s)")
+        if "pred_mse_original" in r:
+            print(f"mean squared error per channel in {r['units']}: {r['pred_mse_original']:.4g}   "
+                  f"copy-last baseline: {r['copy_last_mse_original']:.4g}")
     return 0
 
 

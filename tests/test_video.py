@@ -105,6 +105,24 @@ def test_generate_video_of_motion_capture_sends_joint_positions(engine):
     assert video.shape == (1, 3, 18, 3) and np.isfinite(video).all()
 
 
+def test_prediction_error_of_motion_capture_is_also_given_in_the_original_units(engine):
+    from engine.data import load_dataset
+    from engine.evaluation.prediction import evaluate_prediction
+
+    needs_mocap()
+    data = load_dataset(MOCAP)
+    name = engine.call(jobs.create_model, "rtrbm", {"n_visible": 49, "n_hidden": 8, "visible": "gaussian"},
+                       name="walk")["name"]
+    r = engine.submit(evaluate_prediction, name, data, n_seqs=3, steps=2).result(30)
+    assert r["units"] == "mm and radians" and r["pred_mse_original"] > 0
+    # copy-last by hand, through the dataset's own map back to full frames
+    full = data.meta["to_original"](data.test[:3])[..., data.meta["keep"]]
+    expected = ((full[:, 1:] - full[:, :-1]) ** 2).mean()
+    assert r["copy_last_mse_original"] == pytest.approx(expected, rel=1e-5)
+    assert r["copy_last_error"] == pytest.approx(((data.test[:3, 1:] - data.test[:3, :-1]) ** 2).sum(-1).mean(),
+                                                 rel=1e-5)
+
+
 # ----- the Video view -----
 
 @pytest.fixture

@@ -449,7 +449,7 @@ def load_mit(spec: dict) -> Dataset:
     if not motions or any(m.ndim != 2 or m.shape[1] != 108 for m in motions):
         raise DataError(f"{motion_path}: expected motions of 108 channels, got "
                         f"{[m.shape for m in motions]}")
-    meta = {"fps": MIT_FPS, "skeleton": skeleton, "units": "mm", "format": "mit",
+    meta = {"fps": MIT_FPS, "skeleton": skeleton, "units": "mm and radians", "format": "mit",
             "n_motions": len(motions), "motion_lengths": [len(m) for m in motions]}
     return _motion_dataset("mocap_mit", motions, spec, meta, lambda x: mit_positions(x, skeleton), parents)
 
@@ -489,6 +489,6 @@ def load_bvh_dataset(spec: dict) -> Dataset:
     motions = [c.frames[::step].astype(np.float64) for c in clips]
     parents = bvh_parents(first)
     meta = {"fps": first.fps / step, "frame_time": first.frame_time * step, "step": step,
-            "skeleton": first.skeleton(), "format": "bvh", "files": [str(p) for p in files],
+            "skeleton": first.skeleton(), "format": "bvh", "units": "the file's length unit and degrees", "files": [str(p) for p in files],
             "motion_lengths": [len(m) for m in motions]}
     return _motion_dataset("bvh", motions, spec, meta, lambda x: bvh_positions(first, x), parents)

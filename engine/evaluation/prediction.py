@@ -6,6 +6,10 @@ here so that a figure can be reproduced); the error of a sequence is the squared
 visibles (pixels, channels), averaged over t. :func:`prediction_error` reports its mean and standard deviation over sequences, the
 figure of the RTRBM paper's comparison. Baselines, computed by the same code:
 
+Motion capture is modelled in standardised channels; the job also reports each predictor's mean squared
+error per channel in the data's original units (each channel's error times its training std, squared, and
+averaged over channels, t and sequences: ``<name>_mse_original``, with the units in ``units``).
+
 * :func:`copy_last` predicts frame t-1: what any model has to beat.
 * :func:`rbm_predictor` uses an RBM trained on single frames, with no temporal connections. Knowing
   nothing of time, its best guess of frame t is frame t-1 as it sees it: its mean-field reconstruction
@@ -76,10 +80,16 @@ def sequence_errors(model_or_fn: Any, test_seqs: Tensor | np.ndarray, batch_size
     return torch.cat(out)
 
 
-def _batch_errors(predict: Predictor, seqs: Tensor) -> Tensor:
+def _batch_errors(predict: Predictor, seqs: Tensor, scale: Tensor | None = None) -> Tensor:
+    """Each sequence's squared error summed over visibles, averaged over t; with ``scale`` (V,), the
+    per-visible unit of each error, also the squared error in those units averaged over visibles: (B, 2)."""
     pred = predict(seqs)
-    target = seqs[:, 1:].to(pred.device, pred.dtype)
-    return ((pred - target) ** 2).sum(-1).mean(-1).double().cpu()
+    diff = pred - seqs[:, 1:].to(pred.device, pred.dtype)
+    err = (diff ** 2).sum(-1).mean(-1).double().cpu()
+    if scale is None:
+        return err
+    orig = ((diff.double() * scale.to(diff.device, torch.float64)) ** 2).mean(-1).mean(-1).cpu()
+    return torch.stack((err, orig), -1)
 
 
 def prediction_error(model_or_fn: Any, test_seqs: Tensor | np.ndarray, batch_size: int = 50, seed: int = 0,
@@ -99,8 +109,9 @@ def evaluate_prediction(ctx: Any, model: str, data: dict | str | Dataset | None 
     ``baselines`` may hold ``copy_last``; ``rbm_model`` names a per-frame RBM in the registry to compare
     with (``rbm_steps`` mean-field steps from the previous frame, default 1). ``n_seqs`` > 0 uses the
     first sequences only; ``steps``, ``chains`` and ``seed`` set the model's predictions. Returns
-    ``{"pred_error", "pred_error_std", "<baseline>_error", ...}`` and records the model's figure in its
-    history.
+    ``{"pred_error", "pred_error_std", "<baseline>_error", ...}`` (for data with a per-channel ``std`` in
+    its meta, such as motion capture, also ``"<name>_mse_original"`` and ``"units"``) and records the
+    model's figure in its history.
     """
     entry = ctx.registry[model]
     module = entry.module
@@ -128,19 +139,28 @@ def evaluate_prediction(ctx: Any, model: str, data: dict | str | Dataset | None 
         if not isinstance(rbm, RBM):
             raise ValueError(f"{rbm_model!r} is not an RBM")
         predictors["rbm"] = rbm_predictor(rbm, rbm_steps or 1)
+    std = dataset.meta.get("std") if isinstance(dataset.meta, dict) else None
+    scale = torch.as_tensor(std, dtype=torch.float64) if std is not None else None
+    if scale is not None and scale.shape != (X.shape[-1],):
+        raise ValueError(f"{dataset.name}: {scale.numel()} channel stds for {X.shape[-1]} channels")
     t0 = time.perf_counter()
     errors: dict[str, list[Tensor]] = {k: [] for k in predictors}
     total = len(X) * len(predictors)
     done = 0
     for name, predict in predictors.items():
         for i in range(0, len(X), batch_size):
-            errors[name].append(_batch_errors(predict, X[i:i + batch_size]))
+            errors[name].append(_batch_errors(predict, X[i:i + batch_size], scale))
             done += len(X[i:i + batch_size])
             yield ev.Progress(job=ctx.job, step=done, total=total, unit="sequences",
                               rate=done / max(time.perf_counter() - t0, 1e-9), message="prediction error")
     result: dict[str, Any] = {"split": split, "n": len(X), "dataset": dataset.name}
+    if scale is not None:
+        result["units"] = dataset.meta.get("units", "original units")
     for name, parts in errors.items():
         e = torch.cat(parts)
+        if scale is not None:
+            result[f"{name}_mse_original"] = e[:, 1].mean().item()
+            e = e[:, 0]
         result[f"{name}_error"] = e.mean().item()
         result[f"{name}_error_std"] = e.std().item() if len(e) > 1 else 0.0
     result["wall_s"] = time.perf_counter() - t0
