@@ -489,6 +489,6 @@ def load_bvh_dataset(spec: dict) -> Dataset:
     motions = [c.frames[::step].astype(np.float64) for c in clips]
     parents = bvh_parents(first)
     meta = {"fps": first.fps / step, "frame_time": first.frame_time * step, "step": step,
-            "skeleton": first.skeleton(), "format": "bvh", "units": "the file's length unit and degrees", "files": [str(p) for p in files],
-            "motion_lengths": [len(m) for m in motions]}
+            "skeleton": first.skeleton(), "format": "bvh", "units": "the file's length unit and degrees",
+            "files": [str(p) for p in files], "motion_lengths": [len(m) for m in motions]}
     return _motion_dataset("bvh", motions, spec, meta, lambda x: bvh_positions(first, x), parents)

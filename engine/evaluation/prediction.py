@@ -6,16 +6,16 @@ here so that a figure can be reproduced); the error of a sequence is the squared
 visibles (pixels, channels), averaged over t. :func:`prediction_error` reports its mean and standard deviation over sequences, the
 figure of the RTRBM paper's comparison. Baselines, computed by the same code:
 
-Motion capture is modelled in standardised channels; the job also reports each predictor's mean squared
-error per channel in the data's original units (each channel's error times its training std, squared, and
-averaged over channels, t and sequences: ``<name>_mse_original``, with the units in ``units``).
-
 * :func:`copy_last` predicts frame t-1: what any model has to beat.
 * :func:`rbm_predictor` uses an RBM trained on single frames, with no temporal connections. Knowing
   nothing of time, its best guess of frame t is frame t-1 as it sees it: its mean-field reconstruction
   of ``v_{t-1}`` (``steps=1``; more steps walk to the nearest mode of the RBM, which for sharp frames is
   ``v_{t-1}`` again). It shows what a model of single frames buys over copy-last, so that the gap to the
   temporal models is what their temporal connections add.
+
+Motion capture is modelled in standardised channels; the job also reports each predictor's mean squared
+error per channel in the data's original units (each channel's error times its training std, squared, and
+averaged over channels, t and sequences: ``<name>_mse_original``, with the units in ``units``).
 """
 from __future__ import annotations
 
@@ -76,20 +76,20 @@ def sequence_errors(model_or_fn: Any, test_seqs: Tensor | np.ndarray, batch_size
     X = torch.as_tensor(test_seqs)
     if X.ndim != 3 or X.shape[1] < 2:
         raise ValueError(f"prediction needs sequences of at least two frames, (N, T, V); got {tuple(X.shape)}")
-    out = [_batch_errors(predict, X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
+    out = [_batch_errors(predict, X[i:i + batch_size])[0] for i in range(0, len(X), batch_size)]
     return torch.cat(out)
 
 
-def _batch_errors(predict: Predictor, seqs: Tensor, scale: Tensor | None = None) -> Tensor:
-    """Each sequence's squared error summed over visibles, averaged over t; with ``scale`` (V,), the
-    per-visible unit of each error, also the squared error in those units averaged over visibles: (B, 2)."""
+def _batch_errors(predict: Predictor, seqs: Tensor, scale: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+    """Each sequence's squared error summed over visibles, averaged over t, (B,); and with ``scale`` (V,),
+    the size of each visible's unit in the original data, its squared error in those units averaged over
+    visibles and t, (B,) (else None)."""
     pred = predict(seqs)
     diff = pred - seqs[:, 1:].to(pred.device, pred.dtype)
     err = (diff ** 2).sum(-1).mean(-1).double().cpu()
     if scale is None:
-        return err
-    orig = ((diff.double() * scale.to(diff.device, torch.float64)) ** 2).mean(-1).mean(-1).cpu()
-    return torch.stack((err, orig), -1)
+        return err, None
+    return err, ((diff.double() * scale.to(diff.device)) ** 2).mean((-2, -1)).cpu()
 
 
 def prediction_error(model_or_fn: Any, test_seqs: Tensor | np.ndarray, batch_size: int = 50, seed: int = 0,
@@ -144,7 +144,7 @@ def evaluate_prediction(ctx: Any, model: str, data: dict | str | Dataset | None 
     if scale is not None and scale.shape != (X.shape[-1],):
         raise ValueError(f"{dataset.name}: {scale.numel()} channel stds for {X.shape[-1]} channels")
     t0 = time.perf_counter()
-    errors: dict[str, list[Tensor]] = {k: [] for k in predictors}
+    errors: dict[str, list[tuple[Tensor, Tensor | None]]] = {k: [] for k in predictors}
     total = len(X) * len(predictors)
     done = 0
     for name, predict in predictors.items():
@@ -157,10 +157,9 @@ def evaluate_prediction(ctx: Any, model: str, data: dict | str | Dataset | None 
     if scale is not None:
         result["units"] = dataset.meta.get("units", "original units")
     for name, parts in errors.items():
-        e = torch.cat(parts)
+        e = torch.cat([err for err, _ in parts])
         if scale is not None:
-            result[f"{name}_mse_original"] = e[:, 1].mean().item()
-            e = e[:, 0]
+            result[f"{name}_mse_original"] = torch.cat([orig for _, orig in parts]).mean().item()
         result[f"{name}_error"] = e.mean().item()
         result[f"{name}_error_std"] = e.std().item() if len(e) > 1 else 0.0
     result["wall_s"] = time.perf_counter() - t0
