@@ -63,6 +63,10 @@ def main() -> None:
     p.add_argument("--acc-samples", type=int, default=10, help="draws per frame for the expected accuracy")
     run_args(p, out="folder to save the trained models in (one sub-folder each)")
     args = p.parse_args()
+    if args.select_every and args.lr_schedule != "constant":
+        # each selection segment is its own train call, whose progress runs to 1 at the segment's end: a
+        # decaying schedule would fall to --lr-final within the first segment and stay near it
+        p.error("--lr-schedule other than constant cannot be combined with --select-every")
     set_threads(args.threads)
     from engine import Engine, jobs
     from engine.data import load_dataset

@@ -9,7 +9,7 @@ import torch
 from engine import events as ev, jobs
 from engine.data import Dataset
 from engine.evaluation import professor as pe
-from engine.models.professor import Professor, ProfessorConfig, discriminator_costs, gates
+from engine.models.professor import Professor, ProfessorConfig, discriminator_costs, gates, project_off
 from engine.music import jobs as music_jobs
 from engine.training.trainer import train
 from music_data import arpeggios, music_data as _music_data
@@ -106,6 +106,30 @@ def test_closed_gates_leave_the_nll_alone_and_the_discriminator_untouched():
     assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(m.generator_parameters(), want))
     assert all(p.grad is None for p in m.discriminator_parameters())
     assert m._last["gen_gated"] == 0 and m._last["disc_trained"] == 0
+
+
+def test_projection_takes_out_only_the_part_that_opposes_the_nll():
+    g_nll = [torch.tensor([1.0, 0.0]), torch.tensor([0.0])]
+    agree = [torch.tensor([0.5, 2.0]), torch.tensor([3.0])]
+    assert all(torch.equal(a, b) for a, b in zip(project_off(g_nll, agree), [torch.tensor([1.5, 2.0]),
+                                                                              torch.tensor([3.0])]))
+    oppose = [torch.tensor([-4.0, 2.0]), torch.tensor([3.0])]
+    total = project_off(g_nll, oppose)
+    # the opposing component is gone: the sum keeps the NLL's own step along g_nll, and the rest of g_adv
+    assert torch.allclose(total[0], torch.tensor([1.0, 2.0])) and torch.allclose(total[1], torch.tensor([3.0]))
+    dot = sum((a * (t - a)).sum() for a, t in zip(g_nll, total))
+    assert dot >= 0
+
+
+def test_projected_training_step_never_opposes_the_nll():
+    m = model(gate_low=0.0, gate_high=1.01, project=True, cost_f=50.0)
+    v, mask = batch()
+    L = m.losses(v, mask, torch.Generator().manual_seed(6))
+    g_nll = _grads(L["nll"], m.generator_parameters())
+    m.training_step(v, torch.Generator().manual_seed(6), mask=mask)
+    extra = [p.grad - g for p, g in zip(m.generator_parameters(), g_nll)]
+    assert any(e.abs().sum() > 0 for e in extra)  # C_f does reach the generator ...
+    assert sum((a * e).sum() for a, e in zip(g_nll, extra)) >= -1e-6  # ... but never against the NLL
 
 
 def test_teacher_mode_has_no_discriminator():

@@ -18,7 +18,9 @@ three-layer ReLU MLP and a sigmoid, D(b) = P(b is teacher-forced). Each update:
 * NLL + C_f, C_f = -log D(b_free) (Eq. 2.3), optionally + C_t = -log(1 - D(b_tf)) (Eq. 2.4)
   -> the generator's ``.grad`` only;
 * gating: C_f/C_t reach the generator only while the discriminator's accuracy on the batch is above
-  ``gate_low`` (75%), and the discriminator is not trained while it is above ``gate_high`` (99%).
+  ``gate_low`` (75%), and the discriminator is not trained while it is above ``gate_high`` (99%);
+* with ``project`` (not in the paper) the part of C_f's gradient that opposes the NLL's is taken out
+  (:func:`project_off`).
 
 The two gradients are taken separately (``torch.autograd.grad`` with respect to each parameter set), so the
 trainer's single optimiser (Adam, as in the paper) steps both without one cost leaking into the other net.
@@ -64,6 +66,9 @@ class ProfessorConfig(FrameRNNConfig):
     gate_low: float = param(0.75, "Back-propagate the discriminator into the generator only above this "
                             "accuracy.", min=0.0, max=1.0)
     gate_high: float = param(0.99, "Stop training the discriminator above this accuracy.", min=0.0, max=1.01)
+    project: bool = param(False, "Take out the part of the discriminator's gradient that opposes the NLL's "
+                          "(gradient projection), so C_f reshapes the free runs without, to first order, "
+                          "raising the NLL.", label="C_f spares the NLL")
 
 
 class Rollout(NamedTuple):
@@ -115,6 +120,23 @@ def discriminator_costs(d_tf: Tensor, d_free: Tensor) -> dict[str, Tensor]:
 def gates(accuracy: float, low: float, high: float) -> tuple[bool, bool]:
     """(generator gets C_f/C_t, discriminator is trained) at this discriminator accuracy."""
     return accuracy > low, accuracy <= high
+
+
+def _grads(loss: Tensor, params: list[nn.Parameter], retain: bool) -> list[Tensor]:
+    """d loss / d params, zeros for the parameters it does not reach."""
+    gs = torch.autograd.grad(loss, params, retain_graph=retain, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, gs)]
+
+
+def project_off(g_nll: list[Tensor], g_adv: list[Tensor]) -> list[Tensor]:
+    """``g_nll + g_adv`` with the part of ``g_adv`` that opposes ``g_nll`` taken out (the gradient projection
+    of Yu et al., "Gradient Surgery for Multi-Task Learning", 2020): the adversarial cost may move the
+    generator anywhere that does not, to first order, raise the NLL."""
+    dot = sum((a * b).sum() for a, b in zip(g_nll, g_adv))
+    if dot >= 0:
+        return [a + b for a, b in zip(g_nll, g_adv)]
+    k = dot / sum((a * a).sum() for a in g_nll).clamp_min(1e-30)
+    return [a + b - k * a for a, b in zip(g_nll, g_adv)]
 
 
 class Professor(NoteRNN):
@@ -207,16 +229,16 @@ class Professor(NoteRNN):
             L = self.losses(v, mask, generator)
             acc = float(L["accuracy"])
             to_gen, train_disc = gates(acc, c.gate_low, c.gate_high)
-            gen_loss = L["nll"]
-            if to_gen:
-                gen_loss = gen_loss + c.cost_f * L["c_f"] + (c.cost_t * L["c_t"] if c.cost_t else 0.0)
-            g_gen = torch.autograd.grad(gen_loss, gen_params, retain_graph=train_disc, allow_unused=True)
-            g_disc = (torch.autograd.grad(L["c_d"], disc_params, allow_unused=True) if train_disc
-                      else [None] * len(disc_params))
+            adv = c.cost_f * L["c_f"] + (c.cost_t * L["c_t"] if c.cost_t else 0.0)
+            if to_gen and c.project:
+                g_gen = project_off(_grads(L["nll"], gen_params, True), _grads(adv, gen_params, train_disc))
+            else:
+                g_gen = _grads(L["nll"] + adv if to_gen else L["nll"], gen_params, train_disc)
+            g_disc = _grads(L["c_d"], disc_params, False) if train_disc else [None] * len(disc_params)
         for p, g in zip(gen_params, g_gen):
-            p.grad = torch.zeros_like(p) if g is None else g
+            p.grad = g
         for p, g in zip(disc_params, g_disc):
-            p.grad = None if not train_disc else (torch.zeros_like(p) if g is None else g)
+            p.grad = g
         self._last = {"train_disc_accuracy": acc, "gen_gated": float(to_gen), "disc_trained": float(train_disc)}
 
     @torch.no_grad()
