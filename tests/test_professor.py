@@ -126,6 +126,8 @@ def test_projected_training_step_never_opposes_the_nll():
     v, mask = batch()
     L = m.losses(v, mask, torch.Generator().manual_seed(6))
     g_nll = _grads(L["nll"], m.generator_parameters())
+    g_c_f = _grads(50.0 * L["c_f"], m.generator_parameters())
+    assert sum((a * b).sum() for a, b in zip(g_nll, g_c_f)) < -1e-3  # here C_f alone would work against the NLL
     m.training_step(v, torch.Generator().manual_seed(6), mask=mask)
     extra = [p.grad - g for p, g in zip(m.generator_parameters(), g_nll)]
     assert any(e.abs().sum() > 0 for e in extra)  # C_f does reach the generator ...
