@@ -24,6 +24,8 @@ three-layer ReLU MLP and a sigmoid, D(b) = P(b is teacher-forced). Each update:
 
 The two gradients are taken separately (``torch.autograd.grad`` with respect to each parameter set), so the
 trainer's single optimiser (Adam, as in the paper) steps both without one cost leaking into the other net.
+Gradient clipping, when set, still takes both nets' gradients as one norm (clipping them apart was tried and
+made JSB worse).
 """
 from __future__ import annotations
 
