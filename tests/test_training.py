@@ -87,6 +87,22 @@ def test_resuming_from_a_checkpoint_continues_exactly(engine, tmp_path):
     assert hist_a == hist_b  # the curve continues as if never stopped
 
 
+def test_pausing_at_an_epoch_keeps_the_decaying_schedule_of_the_whole_run(engine):
+    data, tc = toy_data(), {**TC, "lr_schedule": "linear", "lr_final": 0.0}
+    straight = new_model(engine, "straight")
+    engine.submit(train, straight, data, tc).result(60)
+
+    pieces = new_model(engine, "pieces")
+    out = engine.submit(train, pieces, data, tc, until_epoch=1).result(60)
+    assert out["step"] == 25 and out["last"]["lr"] == pytest.approx(0.05 * (1 - 24 / 100))
+    for epoch in (2, 3, 4):
+        out = engine.submit(train, pieces, data, tc, until_epoch=epoch).result(60)
+        assert out["step"] == 25 * epoch
+
+    a, b = params(engine, straight), params(engine, pieces)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # the lr fell as in one run, not to 0 in each piece
+
+
 def test_cancelled_training_keeps_the_model_and_resumes(engine):
     got = []
     engine.subscribe(got.append)

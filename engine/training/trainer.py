@@ -202,11 +202,14 @@ def frames_of(module: Any, shape: tuple[int, ...], n: int = 64) -> np.ndarray | 
 
 
 def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | TrainConfig | None = None,
-          save_to: str | None = None, save_every: int = 0) -> Iterator[ev.Event | None]:
+          save_to: str | None = None, save_every: int = 0, until_epoch: float = 0.0,
+          ) -> Iterator[ev.Event | None]:
     """Train registry model ``model`` on ``data``; a job (see the module docstring).
 
     With ``save_to``, a checkpoint is written there every ``save_every`` epochs, at a point where the
-    parameters and the trainer's state agree, so it resumes exactly.
+    parameters and the trainer's state agree, so it resumes exactly. ``until_epoch`` > 0 pauses the run
+    there, resumably, while the learning-rate schedule still spans all ``epochs`` (early stopping on a
+    validation score between the pieces, with a decaying schedule).
     """
     entry: ModelEntry = ctx.registry[model]
     tc = config if isinstance(config, TrainConfig) else config_from_dict(TrainConfig, config or {})
@@ -264,6 +267,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
     N, B = len(X), min(tc.batch_size, len(X))
     spe = N // B
     total = tc.epochs * spe
+    stop = min(total, round(until_epoch * spe)) if until_epoch > 0 else total
 
     set_progress = getattr(module, "set_progress", None)
     unit = "sequences" if sequences else "examples"
@@ -340,7 +344,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
         yield ev.Log(job=ctx.job, message=f"{why}: starting its buffers afresh")
     entry.training = True
     try:
-        while step < total:
+        while step < stop:
             if tc.time_budget_s and elapsed() >= tc.time_budget_s:
                 yield ev.Log(job=ctx.job, message=f"time budget of {tc.time_budget_s:.0f} s reached at step {step}")
                 break
@@ -368,7 +372,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
             module.after_update()
             step, bi = step + 1, bi + 1
 
-            if step % tc.monitor_every == 0 or step == total or step % spe == 0:
+            if step % tc.monitor_every == 0 or step == stop or step % spe == 0:
                 values = monitor("train", Xm)
                 if not (_finite(values) and _params_finite(module)):
                     bad_step = step
@@ -399,7 +403,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
                 if img is not None:
                     yield ev.Frame(job=ctx.job, step=step, image=ev.frozen_array(img), label="chains")
             now = time.perf_counter()
-            if now - last_progress > 0.25 or step == total:
+            if now - last_progress > 0.25 or step == stop:
                 if now - rate_t > 1.0:
                     rate = (step - rate_step) * B / (now - rate_t)
                     rate_t, rate_step = now, step
