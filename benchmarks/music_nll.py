@@ -50,6 +50,8 @@ def main() -> None:
     p.add_argument("--lr-final", type=float, default=0.1)
     p.add_argument("--grad-clip", type=float, default=5.0)
     p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--dropout", type=float, default=0.0, help="dropout on the RNN's state where it sets the frame "
+                   "model's biases (training only)")
     p.add_argument("--batch", type=int, default=10, help="chunks per update")
     p.add_argument("--chunk", type=int, default=100, help="frames per chunk (the tutorial: 100)")
     p.add_argument("--select-every", type=int, default=0,
@@ -63,10 +65,6 @@ def main() -> None:
     p.add_argument("--acc-samples", type=int, default=10, help="draws per frame for the expected accuracy")
     run_args(p, out="folder to save the trained models in (one sub-folder each)")
     args = p.parse_args()
-    if args.select_every and args.lr_schedule != "constant":
-        # each selection segment is its own train call, whose progress runs to 1 at the segment's end: a
-        # decaying schedule would fall to --lr-final within the first segment and stay near it
-        p.error("--lr-schedule other than constant cannot be combined with --select-every")
     set_threads(args.threads)
     from engine import Engine, jobs
     from engine.data import load_dataset
@@ -83,7 +81,7 @@ def main() -> None:
     for label in models:
         kind = KINDS[label]
         cfg = {"n_visible": data.dim, "n_recurrent": args.recurrent, "cell": args.cell,
-               "pretrain_epochs": args.pretrain_epochs}
+               "pretrain_epochs": args.pretrain_epochs, "dropout": args.dropout}
         if kind == "ladder":  # next-step prediction only: no labels, no classifier
             cfg = {"n_visible": data.dim, "n_classes": 0, "n_units": args.recurrent, "n_levels": args.ladder_levels}
         elif kind != "note_rnn":
@@ -101,7 +99,7 @@ def main() -> None:
         best, best_valid = None, float("inf")
         target = args.select_every or args.epochs
         while True:  # train, and with --select-every keep the parameters of the best validation NLL
-            out = engine.submit(train, name, data, {**tc, "epochs": min(target, args.epochs)}).result()
+            out = engine.submit(train, name, data, tc, until_epoch=min(target, args.epochs)).result()
             if args.select_every:
                 r = engine.submit(evaluate_music, name, data, split="valid", n_seqs=args.select_seqs,
                                   ais_runs=10, ais_betas=100, accuracy_samples=1, accuracy_steps=2,
@@ -142,7 +140,7 @@ def main() -> None:
             "select_every": args.select_every,
             "train_s": {k: round(v, 1) for k, v in train_s.items()}, "split": args.eval,
             "eval_seqs": args.eval_seqs, "published": {k: v[args.dataset] for k, v in PUBLISHED.items()},
-            "hidden": args.hidden, "recurrent": args.recurrent, "k": args.k, "optimizer": args.optimizer,
+            "hidden": args.hidden, "recurrent": args.recurrent, "dropout": args.dropout, "k": args.k, "optimizer": args.optimizer,
             "lr": args.lr, "batch": args.batch, "chunk": args.chunk, "budget_s": args.budget_s,
             "ais_runs": args.ais_runs, "ais_betas": args.ais_betas, **machine()})
 

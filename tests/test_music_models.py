@@ -27,7 +27,7 @@ def tiny(kind: str, V: int = 6, H: int = 4, R: int = 5, seed: int = 0, **kw):
     """A double-precision model with weights large enough that every term matters."""
     fam = family(kind)
     cfg = {"n_visible": V, "n_recurrent": R, "init_std": 0.5, **kw}
-    if kind != "note_rnn":
+    if kind not in ("note_rnn", "professor"):
         cfg["n_hidden"] = H
     m = fam.build(fam.config_cls(**cfg), generator=torch.Generator().manual_seed(seed)).double()
     with torch.no_grad():
@@ -150,6 +150,28 @@ def test_the_static_phase_trains_the_frame_model_alone(kind):
     m.training_step(v, torch.Generator().manual_seed(0), mask=mask)
     assert all(p.grad is not None for p in m.parameters())
 
+
+@pytest.mark.parametrize("kind", KINDS + ["professor"])
+def test_dropout_perturbs_training_only_and_keeps_the_states_mean(kind):
+    v, mask = padded_batch()
+
+    def grads(m, seed):
+        m.set_progress(1.0, 0.5)
+        m.training_step(v, torch.Generator().manual_seed(seed), mask=mask)
+        ps = m.generator_parameters() if kind == "professor" else m.parameters()  # its critic sees free runs
+        return torch.cat([p.grad.flatten() for p in ps if p.grad is not None])
+
+    # exact statistics for the RBM, and only the NLL for professor forcing: only dropout draws at random
+    cfg = {"rnnrbm": {"exact": True}, "professor": {"mode": "professor", "gate_low": 1.01}}.get(kind, {})
+    plain, dropped = tiny(kind, **cfg), tiny(kind, dropout=0.5, **cfg)
+    assert torch.equal(plain.log_prob(v, mask), dropped.log_prob(v, mask))  # evaluation never drops
+    assert torch.equal(grads(plain, 0), grads(plain, 1))
+    assert not torch.allclose(grads(dropped, 0), grads(dropped, 1))
+
+    u = torch.randn(20_000, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    d = dropped.drop(u, torch.Generator().manual_seed(3))
+    assert 0.45 < (d == 0).double().mean() < 0.55
+    assert torch.allclose(d.mean(0), u.mean(0), atol=0.05)
 
 # ----- AIS per frame -----
 def test_ais_of_every_frame_matches_the_exact_log_partition_functions():

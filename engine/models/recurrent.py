@@ -46,6 +46,9 @@ class FrameRNNConfig:
     pretrain_epochs: float = param(0.0, "Epochs of pre-training first: the frame model alone (its static "
                                    "biases, no RNN) on single frames, as the tutorial suggests.", min=0.0,
                                    max=10_000.0)
+    dropout: float = param(0.0, "Training only: the chance that each unit of the RNN's state is dropped where it "
+                           "sets the frame model's biases (a guard against overfitting small sets such as JSB).",
+                           min=0.0, max=0.95)
     monitor_sequences: int = param(20, "Chunks of the monitor batch used for the curves.", min=1, max=100_000)
 
 
@@ -180,8 +183,18 @@ class FrameRNN(nn.Module):
         self._zero_grad()
         with torch.enable_grad():
             vf, u = self.frames(v, mask, static=self.static_phase)
+            u = self.drop(u, generator)
             loss = -self.frame_log_prob(vf, u).mean()
             loss.backward()
+
+    def drop(self, u: Tensor | None, generator: torch.Generator | None) -> Tensor | None:
+        """``u`` with each unit zeroed with probability ``dropout`` and the rest scaled up to keep its mean
+        (inverted dropout; the trainer's generator draws, so a resumed run draws the same)."""
+        p = self.config.dropout
+        if u is None or not p:
+            return u
+        keep = torch.rand(u.shape, generator=generator, device=u.device) >= p
+        return u * keep / (1 - p)
 
     def after_update(self) -> None:
         pass
