@@ -41,6 +41,8 @@ def main() -> None:
     p.add_argument("--cost-t", type=float, default=0.0)
     p.add_argument("--project", action="store_true", help="professor mode: take out the part of C_f's gradient "
                    "that opposes the NLL's")
+    p.add_argument("--adv-cap", type=float, default=0.0, help="professor mode: scale C_f's gradient down to at "
+                   "most this many times the NLL's norm (0: no cap)")
     p.add_argument("--optimizer", default="adam", choices=("sgd", "nesterov", "adam"))
     p.add_argument("--lr", type=float, default=0.001)
     p.add_argument("--grad-clip", type=float, default=5.0)
@@ -77,7 +79,8 @@ def main() -> None:
     for mode in MODES:
         cfg = {"n_visible": data.dim, "n_recurrent": args.recurrent, "mode": mode, "behaviour": args.behaviour,
                "disc_hidden": args.disc_hidden, "disc_mlp": args.disc_mlp, "free_ratio": args.free_ratio,
-               "cost_f": args.cost_f, "cost_t": args.cost_t, "project": args.project}
+               "cost_f": args.cost_f, "cost_t": args.cost_t, "project": args.project,
+               "adv_cap": args.adv_cap}
         name = engine.call(jobs.create_model, "professor", cfg, name=f"{args.dataset}-{mode}", seed=args.seed)["name"]
         tc = {"epochs": args.epochs, "batch_size": args.batch, "seq_chunk": chunk, "lr": args.lr,
               "optimizer": args.optimizer, "grad_clip": args.grad_clip, "seed": args.seed,
@@ -122,7 +125,7 @@ def main() -> None:
             "free_runs": args.eval_seqs,
             "epochs": args.epochs, "recurrent": args.recurrent, "disc_hidden": args.disc_hidden,
             "disc_mlp": args.disc_mlp, "behaviour": args.behaviour, "free_ratio": args.free_ratio,
-            "cost_f": args.cost_f, "cost_t": args.cost_t, "project": args.project,
+            "cost_f": args.cost_f, "cost_t": args.cost_t, "project": args.project, "adv_cap": args.adv_cap,
             "optimizer": args.optimizer, "lr": args.lr,
             "batch": args.batch, "chunk": chunk, "seed": args.seed, "spec": spec, **machine()})
 

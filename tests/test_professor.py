@@ -9,7 +9,7 @@ import torch
 from engine import events as ev, jobs
 from engine.data import Dataset
 from engine.evaluation import professor as pe
-from engine.models.professor import Professor, ProfessorConfig, discriminator_costs, gates, project_off
+from engine.models.professor import Professor, ProfessorConfig, cap_norm, discriminator_costs, gates, project_off
 from engine.music import jobs as music_jobs
 from engine.training.trainer import train
 from music_data import arpeggios, music_data as _music_data
@@ -132,6 +132,25 @@ def test_projected_training_step_never_opposes_the_nll():
     extra = [p.grad - g for p, g in zip(m.generator_parameters(), g_nll)]
     assert any(e.abs().sum() > 0 for e in extra)  # C_f does reach the generator ...
     assert sum((a * e).sum() for a, e in zip(g_nll, extra)) >= -1e-6  # ... but never against the NLL
+
+
+def test_capped_training_step_keeps_c_f_within_its_share_of_the_nll():
+    m = model(gate_low=0.0, gate_high=1.01, adv_cap=0.2, cost_f=50.0)
+    v, mask = batch()
+    L = m.losses(v, mask, torch.Generator().manual_seed(6))
+    g_nll = _grads(L["nll"], m.generator_parameters())
+    g_c_f = _grads(50.0 * L["c_f"], m.generator_parameters())
+
+    def norm(gs):
+        return float(torch.sqrt(sum((g * g).sum() for g in gs)))
+
+    assert norm(g_c_f) > 0.2 * norm(g_nll)  # uncapped, C_f would take more than its share
+    m.training_step(v, torch.Generator().manual_seed(6), mask=mask)
+    extra = [p.grad - g for p, g in zip(m.generator_parameters(), g_nll)]
+    assert norm(extra) == pytest.approx(0.2 * norm(g_nll), rel=1e-4)
+    assert all(torch.allclose(e, g * (norm(extra) / norm(g_c_f)), atol=1e-6) for e, g in zip(extra, g_c_f))
+    small = [0.1 * g for g in g_nll]  # within the cap: unchanged
+    assert all(torch.equal(a, b) for a, b in zip(cap_norm(g_nll, small, 0.2), small))
 
 
 def test_teacher_mode_has_no_discriminator():

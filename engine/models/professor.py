@@ -20,7 +20,9 @@ three-layer ReLU MLP and a sigmoid, D(b) = P(b is teacher-forced). Each update:
 * gating: C_f/C_t reach the generator only while the discriminator's accuracy on the batch is above
   ``gate_low`` (75%), and the discriminator is not trained while it is above ``gate_high`` (99%);
 * with ``project`` (not in the paper) the part of C_f's gradient that opposes the NLL's is taken out
-  (:func:`project_off`).
+  (:func:`project_off`); with ``adv_cap`` (not in the paper either) C_f's gradient is first scaled down to at
+  most that many times the NLL's norm (:func:`cap_norm`): once the discriminator wins, C_f's gradient is ~10x
+  the NLL's, and Adam's per-weight step sizes, set by the larger gradient, would starve the NLL.
 
 The two gradients are taken separately (``torch.autograd.grad`` with respect to each parameter set), so the
 trainer's single optimiser (Adam, as in the paper) steps both without one cost leaking into the other net.
@@ -71,6 +73,9 @@ class ProfessorConfig(FrameRNNConfig):
     project: bool = param(False, "Take out the part of the discriminator's gradient that opposes the NLL's "
                           "(gradient projection), so C_f reshapes the free runs without, to first order, "
                           "raising the NLL.", label="C_f spares the NLL")
+    adv_cap: float = param(0.0, "Scale C_f's gradient on the generator down to at most this many times the "
+                           "NLL's (norm), so Adam's step sizes stay set by the NLL (0: no cap).", min=0.0,
+                           max=1000.0, label="C_f at most x NLL")
 
 
 class Rollout(NamedTuple):
@@ -128,6 +133,14 @@ def _grads(loss: Tensor, params: list[nn.Parameter], retain: bool) -> list[Tenso
     """d loss / d params, zeros for the parameters it does not reach."""
     gs = torch.autograd.grad(loss, params, retain_graph=retain, allow_unused=True)
     return [torch.zeros_like(p) if g is None else g for p, g in zip(params, gs)]
+
+
+def cap_norm(g_ref: list[Tensor], g: list[Tensor], ratio: float) -> list[Tensor]:
+    """``g`` scaled down, if need be, so its norm is at most ``ratio`` times that of ``g_ref``."""
+    n_ref = torch.sqrt(sum((a * a).sum() for a in g_ref))
+    n = torch.sqrt(sum((b * b).sum() for b in g))
+    k = torch.clamp(ratio * n_ref / n.clamp_min(1e-30), max=1.0)
+    return [b * k for b in g]
 
 
 def project_off(g_nll: list[Tensor], g_adv: list[Tensor]) -> list[Tensor]:
@@ -198,15 +211,18 @@ class Professor(NoteRNN):
             return states
         return torch.cat([states, torch.sigmoid(self.b_v + states @ self.W_uv)], -1)  # any leading dims
 
-    def losses(self, v: Tensor, mask: Tensor | None, generator: torch.Generator | None) -> dict[str, Tensor]:
-        """The costs of one batch (differentiable): ``nll`` (mean per real frame), and in professor mode
-        ``c_d``, ``c_f``, ``c_t``, ``accuracy`` (see :func:`discriminator_costs`)."""
+    def losses(self, v: Tensor, mask: Tensor | None, generator: torch.Generator | None,
+               train: bool = False) -> dict[str, Tensor]:
+        """The costs of one batch (differentiable): ``nll`` (mean per real frame; with ``train``, through the
+        ``dropout`` of the states), and in professor mode ``c_d``, ``c_f``, ``c_t``, ``accuracy`` (see
+        :func:`discriminator_costs`)."""
         v = self._as_seqs(v)
         B, T, _ = v.shape
         mask = (torch.ones(B, T, dtype=torch.bool, device=v.device) if mask is None
                 else mask.to(v.device, torch.bool).reshape(B, T))
         u = self.states(v)
-        out = {"nll": -self.frame_log_prob(v[mask], u[mask]).mean()}
+        u_nll = self.drop(u[mask], generator) if train else u[mask]
+        out = {"nll": -self.frame_log_prob(v[mask], u_nll).mean()}
         if self.disc is None:
             return out
         k = self.config.free_ratio
@@ -228,12 +244,15 @@ class Professor(NoteRNN):
         c = self.config
         gen_params, disc_params = self.generator_parameters(), self.discriminator_parameters()
         with torch.enable_grad():
-            L = self.losses(v, mask, generator)
+            L = self.losses(v, mask, generator, train=True)
             acc = float(L["accuracy"])
             to_gen, train_disc = gates(acc, c.gate_low, c.gate_high)
             adv = c.cost_f * L["c_f"] + (c.cost_t * L["c_t"] if c.cost_t else 0.0)
-            if to_gen and c.project:
-                g_gen = project_off(_grads(L["nll"], gen_params, True), _grads(adv, gen_params, train_disc))
+            if to_gen and (c.project or c.adv_cap):
+                g_nll, g_adv = _grads(L["nll"], gen_params, True), _grads(adv, gen_params, train_disc)
+                if c.adv_cap:
+                    g_adv = cap_norm(g_nll, g_adv, c.adv_cap)
+                g_gen = project_off(g_nll, g_adv) if c.project else [a + b for a, b in zip(g_nll, g_adv)]
             else:
                 g_gen = _grads(L["nll"] + adv if to_gen else L["nll"], gen_params, train_disc)
             g_disc = _grads(L["c_d"], disc_params, False) if train_disc else [None] * len(disc_params)
