@@ -142,7 +142,8 @@ def main() -> None:
             "select_every": args.select_every,
             "train_s": {k: round(v, 1) for k, v in train_s.items()}, "split": args.eval,
             "eval_seqs": args.eval_seqs, "published": {k: v[args.dataset] for k, v in PUBLISHED.items()},
-            "hidden": args.hidden, "recurrent": args.recurrent, "dropout": args.dropout, "k": args.k, "optimizer": args.optimizer,
+            "hidden": args.hidden, "recurrent": args.recurrent, "dropout": args.dropout, "k": args.k,
+            "optimizer": args.optimizer,
             "lr": args.lr, "batch": args.batch, "chunk": args.chunk, "budget_s": args.budget_s,
             "ais_runs": args.ais_runs, "ais_betas": args.ais_betas, **machine()})
 

@@ -173,6 +173,7 @@ def test_dropout_perturbs_training_only_and_keeps_the_states_mean(kind):
     assert 0.45 < (d == 0).double().mean() < 0.55
     assert torch.allclose(d.mean(0), u.mean(0), atol=0.05)
 
+
 # ----- AIS per frame -----
 def test_ais_of_every_frame_matches_the_exact_log_partition_functions():
     m = tiny("rnnrbm", V=10, H=8, R=5)

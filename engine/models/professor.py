@@ -135,11 +135,14 @@ def _grads(loss: Tensor, params: list[nn.Parameter], retain: bool) -> list[Tenso
     return [torch.zeros_like(p) if g is None else g for p, g in zip(params, gs)]
 
 
+def _dot(xs: list[Tensor], ys: list[Tensor]) -> Tensor:
+    """The inner product of two gradients given as lists of tensors."""
+    return sum((x * y).sum() for x, y in zip(xs, ys))
+
+
 def cap_norm(g_ref: list[Tensor], g: list[Tensor], ratio: float) -> list[Tensor]:
     """``g`` scaled down, if need be, so its norm is at most ``ratio`` times that of ``g_ref``."""
-    n_ref = torch.sqrt(sum((a * a).sum() for a in g_ref))
-    n = torch.sqrt(sum((b * b).sum() for b in g))
-    k = torch.clamp(ratio * n_ref / n.clamp_min(1e-30), max=1.0)
+    k = torch.clamp(ratio * torch.sqrt(_dot(g_ref, g_ref) / _dot(g, g).clamp_min(1e-30)), max=1.0)
     return [b * k for b in g]
 
 
@@ -147,10 +150,10 @@ def project_off(g_nll: list[Tensor], g_adv: list[Tensor]) -> list[Tensor]:
     """``g_nll + g_adv`` with the part of ``g_adv`` that opposes ``g_nll`` taken out (the gradient projection
     of Yu et al., "Gradient Surgery for Multi-Task Learning", 2020): the adversarial cost may move the
     generator anywhere that does not, to first order, raise the NLL."""
-    dot = sum((a * b).sum() for a, b in zip(g_nll, g_adv))
+    dot = _dot(g_nll, g_adv)
     if dot >= 0:
         return [a + b for a, b in zip(g_nll, g_adv)]
-    k = dot / sum((a * a).sum() for a in g_nll).clamp_min(1e-30)
+    k = dot / _dot(g_nll, g_nll).clamp_min(1e-30)
     return [a + b - k * a for a, b in zip(g_nll, g_adv)]
 
 

@@ -182,10 +182,15 @@ class FrameRNN(nn.Module):
         likelihood is exact); in the static phase, of the frame model with its static biases alone."""
         self._zero_grad()
         with torch.enable_grad():
-            vf, u = self.frames(v, mask, static=self.static_phase)
-            u = self.drop(u, generator)
+            vf, u = self.training_frames(v, mask, generator, static=self.static_phase)
             loss = -self.frame_log_prob(vf, u).mean()
             loss.backward()
+
+    def training_frames(self, v: Tensor, mask: Tensor | None, generator: torch.Generator | None,
+                        static: bool = False) -> tuple[Tensor, Tensor | None]:
+        """:meth:`frames` with the states through :meth:`drop`: what a training step fits."""
+        vf, u = self.frames(v, mask, static=static)
+        return vf, self.drop(u, generator)
 
     def drop(self, u: Tensor | None, generator: torch.Generator | None) -> Tensor | None:
         """``u`` with each unit zeroed with probability ``dropout`` and the rest scaled up to keep its mean

@@ -143,13 +143,13 @@ class RNNRBM(FrameRNN):
         self._zero_grad()
         if self.rnn_phase:
             with torch.enable_grad():
-                vf, u = self.frames(v, mask)
-                logits = torch.addmm(self.b_v.detach(), self.drop(u, generator), self.W_uv)
+                vf, u = self.training_frames(v, mask, generator)
+                logits = torch.addmm(self.b_v.detach(), u, self.W_uv)
                 (-bernoulli_log_prob(vf, logits).mean()).backward()
             return
         with torch.enable_grad():
-            vf, u = self.frames(v, mask, static=self.static_phase)
-            b, c = self.biases(self.drop(u, generator), len(vf))
+            vf, u = self.training_frames(v, mask, generator, static=self.static_phase)
+            b, c = self.biases(u, len(vf))
         N = len(vf)
         with torch.no_grad():
             bd, cd = b.detach(), c.detach()
