@@ -25,7 +25,7 @@ CHORALES = ["--data", "jsb_chorales", "--data-opt", "lo=60", "--data-opt", "hi=7
             "--batch-size", "3", "--optimizer", "adam"]
 MOVING = ["--data", "occluded_moving_mnist", "--limit", "64", "--data-opt", "n_test=8", "--batch-size", "16",
           "--optimizer", "adam"]
-MUSIC_EVAL = ["eval", "--method", "music", "--sequences", "2", "--betas", "20", "--json"]
+MUSIC_EVAL = ["eval", "--method", "music", "--sequences", "2", "--betas", "20", "--reverse", "--json"]
 
 #: kind -> (training options, a command that uses the trained model: its arguments after the checkpoint)
 CASES = {

@@ -188,6 +188,32 @@ def test_ais_of_every_frame_matches_the_exact_log_partition_functions():
     assert np.abs(r.log_z - exact).mean() < 3 * r.log_z_se.mean() + 1e-3
 
 
+
+def test_forward_and_reverse_ais_bracket_the_exact_likelihood_of_sharp_frames():
+    m = tiny("rnnrbm", V=10, H=8, R=5)
+    g = torch.Generator().manual_seed(6)
+    with torch.no_grad():
+        m.W.mul_(8)  # sharp, multi-modal RBMs: where forward AIS reads optimistic
+        b, c = m.biases(torch.randn(30, 5, dtype=torch.float64, generator=g))
+        v = (torch.rand(30, 10, dtype=torch.float64, generator=g) < 0.5).double()
+        for _ in range(500):  # frames near each RBM's own distribution
+            v = torch.bernoulli(torch.sigmoid(b + torch.bernoulli(torch.sigmoid(c + v @ m.W), generator=g) @ m.W.T),
+                                generator=g)
+        nll = lambda log_z: float((log_z - m.neg_free_energy(v, b, c).numpy()).mean())  # noqa: E731
+        exact = nll(m.log_partition_exact(b, c).numpy())
+        fig = {}
+        for base in ("bias", "meanfield"):
+            for n_betas in (30, 1000):
+                for reverse in (False, True):
+                    r = run(ais_frames(m.W.detach(), b, c, n_runs=100, n_betas=n_betas, base=base,
+                                       data=v if reverse else None, generator=torch.Generator().manual_seed(0)))
+                    assert r.reverse == reverse and r.log_z.shape == (30,)
+                    fig[base, n_betas, reverse] = nll(r.log_z)
+    for base in ("bias", "meanfield"):  # few temperatures: a wide bracket; more: both close in
+        assert fig[base, 30, False] < exact - 0.15 and fig[base, 30, True] > exact + 0.15
+        assert abs(fig[base, 1000, False] - exact) < 0.1 and abs(fig[base, 1000, True] - exact) < 0.1
+
+
 # ----- generation -----
 @pytest.mark.parametrize("kind", KINDS)
 def test_generation_primes_clamps_and_is_reproducible(kind):
@@ -293,8 +319,10 @@ def test_the_rnnrbm_trains_and_is_evaluated_exactly_when_tiny_and_by_ais_otherwi
     big = new_model(engine, "rnnrbm", "big", n_hidden=20, k=5)
     engine.submit(train, big, data, {**TC, "epochs": 2}).result(120)
     r = engine.submit(evaluate_music, big, data, n_seqs=3, ais_runs=10, ais_betas=50,
-                      accuracy_samples=2, accuracy_steps=4).result(60)
+                      accuracy_samples=2, accuracy_steps=4, ais_reverse=True).result(60)
     assert r["method"] == "ais" and r["nll_lo"] < r["nll"] < r["nll_hi"] and r["n_sequences"] == 3
+    assert r["nll_reverse_lo"] < r["nll_reverse"] < r["nll_reverse_hi"]  # reverse AIS, from the test frames
+    assert r["nll"] - 0.3 < r["nll_reverse"] < r["nll"] + 0.3  # an unsharp model: the two nearly meet
 
 
 def test_frame_states_follow_each_piece_from_the_initial_state():

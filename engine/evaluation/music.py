@@ -9,7 +9,8 @@ whose "state" of a frame is its predictive logits). The RNN-RBM's needs the part
 frame's RBM: estimated by AIS, all frames at once (:func:`engine.evaluation.ais.ais_frames`), and reported
 with an interval of +/- 3 standard errors (the frames' AIS errors are independent, so the error of the mean
 is ``sqrt(sum_t se_t^2) / F``); tiny RNN-RBMs (at most 16 hidden units) are summed exactly. AIS's log Z is
-a stochastic lower bound, so with too few runs or temperatures the NLL comes out optimistic. The accuracy
+a stochastic lower bound, so with too few runs or temperatures the NLL comes out optimistic; reverse AIS
+from the test frames themselves (``ais_reverse``) errs the other way, and the two bracket the true figure. The accuracy
 needs each note's marginal probability: exact for the note RNN and the ladder, averaged over exact draws of
 the lower notes for the RNN-NADE, and over Gibbs chains for the RNN-RBM.
 """
@@ -60,11 +61,12 @@ def frame_states(model: FrameRNN | RLadder, seqs: Sequences, batch_frames: int =
 
 
 def measure(model: FrameRNN | RLadder, seqs: Sequences, generator: torch.Generator | None = None, ais_runs: int = 100,
-            ais_betas: int = 1000, ais_base: str = "meanfield", accuracy_samples: int = 10,
-            accuracy_steps: int = 50, chunk: int = 2000) -> Iterator[tuple[str, int, int]]:
+            ais_betas: int = 1000, ais_base: str = "bias", accuracy_samples: int = 10,
+            accuracy_steps: int = 50, chunk: int = 2000, ais_reverse: bool = False) -> Iterator[tuple[str, int, int]]:
     """NLL per frame and expected accuracy of ``seqs``; a generator yielding ``(stage, done, total)`` and
     returning a dict (see the module docstring): ``nll``, ``nll_lo``, ``nll_hi``, ``accuracy``, ``method``,
-    ``n_frames``, ``n_sequences``."""
+    ``n_frames``, ``n_sequences``; with ``ais_reverse`` the RNN-RBM's reverse AIS figures too, ``nll_reverse``
+    and its interval ``nll_reverse_lo``, ``nll_reverse_hi``."""
     from engine.models.rnnrbm import MAX_EXACT_HIDDEN, RNNRBM
 
     vf, u = frame_states(model, seqs)
@@ -86,19 +88,22 @@ def measure(model: FrameRNN | RLadder, seqs: Sequences, generator: torch.Generat
                 nll = -(neg_f - log_z).mean().item()
                 out.update(method="exact", nll=nll, nll_lo=nll, nll_hi=nll)
             else:
-                it = ais_frames(model.W.detach(), b, c, ais_runs, ais_betas, generator, ais_base)
-                while True:
-                    try:
-                        done = next(it)
-                    except StopIteration as stop:
-                        r = stop.value
-                        break
-                    yield "AIS", done, n
-                nll = -(neg_f.cpu().numpy() - r.log_z).mean()
-                err = 3 * math.sqrt(float((r.log_z_se ** 2).sum())) / n
-                out.update(method="ais", nll=float(nll), nll_lo=float(nll - err), nll_hi=float(nll + err),
-                           ais_runs=r.n_runs, ais_betas=r.n_betas, ais_base=ais_base,
-                           log_z_se_mean=float(r.log_z_se.mean()))
+                directions = (False, True) if ais_reverse else (False,)
+                for reverse in directions:
+                    it = ais_frames(model.W.detach(), b, c, ais_runs, ais_betas, generator, ais_base,
+                                    data=vf if reverse else None)
+                    while True:
+                        try:
+                            done = next(it)
+                        except StopIteration as stop:
+                            r = stop.value
+                            break
+                        yield "reverse AIS" if reverse else "AIS", done, n
+                    nll = -(neg_f.cpu().numpy() - r.log_z).mean()
+                    err = 3 * math.sqrt(float((r.log_z_se ** 2).sum())) / n
+                    key = "nll_reverse" if reverse else "nll"
+                    out.update({key: float(nll), f"{key}_lo": float(nll - err), f"{key}_hi": float(nll + err)})
+                out.update(method="ais", ais_runs=r.n_runs, ais_betas=r.n_betas, ais_base=ais_base)
         else:
             raise ValueError(f"no likelihood for a {type(model).__name__}")
         tp = fp = fn = 0.0
@@ -115,8 +120,8 @@ def measure(model: FrameRNN | RLadder, seqs: Sequences, generator: torch.Generat
 
 
 def evaluate_music(ctx: Any, model: str, data: dict | str | Dataset | None = None, split: str = "test",
-                   n_seqs: int = 0, ais_runs: int = 100, ais_betas: int = 1000, ais_base: str = "meanfield",
-                   accuracy_samples: int = 10, accuracy_steps: int = 50, seed: int = 0,
+                   n_seqs: int = 0, ais_runs: int = 100, ais_betas: int = 1000, ais_base: str = "bias",
+                   accuracy_samples: int = 10, accuracy_steps: int = 50, seed: int = 0, ais_reverse: bool = False,
                    ) -> Iterator[ev.Event | None]:
     """A job: NLL per frame (exact, or AIS with its interval) and expected frame-level accuracy of a split of
     music (default: the data the model was trained on; ``n_seqs``: its first N pieces only, 0: all)."""
@@ -138,7 +143,8 @@ def evaluate_music(ctx: Any, model: str, data: dict | str | Dataset | None = Non
         raise ValueError(f"{model!r} has {module.config.n_visible} notes but {dataset.name} frames have {seqs.dim}")
     gen = torch.Generator(device=ctx.device).manual_seed(seed)
     t0 = time.perf_counter()
-    it = measure(module, seqs, gen, ais_runs, ais_betas, ais_base, accuracy_samples, accuracy_steps)
+    it = measure(module, seqs, gen, ais_runs, ais_betas, ais_base, accuracy_samples, accuracy_steps,
+                 ais_reverse=ais_reverse)
     while True:
         try:
             stage, done, total = next(it)
