@@ -54,6 +54,16 @@ def run_args(p: Any, out: str | None = None) -> None:
         p.add_argument("--out", help=out)
 
 
+def schedule_args(p: Any, schedule: str = "constant", final: float = 0.1) -> None:
+    """The learning-rate schedule options (the trainer's ``lr_schedule`` and ``lr_final``)."""
+    from engine.training.trainer import SCHEDULES
+
+    p.add_argument("--lr-schedule", default=schedule, choices=SCHEDULES,
+                   help=f"how the learning rate changes over the run (default {schedule})")
+    p.add_argument("--lr-final", type=float, default=final,
+                   help=f"final learning rate of a decaying schedule, as a fraction of --lr (default {final})")
+
+
 def set_threads(n: int) -> None:
     """Use ``n`` torch threads (0: leave torch's default)."""
     if n:

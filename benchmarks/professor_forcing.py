@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import machine, result, run_args, set_threads
+from _common import machine, result, run_args, schedule_args, set_threads
 
 DATASETS = {"jsb": "jsb_chorales", "nottingham": "nottingham", "balls": "bouncing_balls"}
 MODES = ("teacher", "professor")
@@ -45,6 +45,7 @@ def main() -> None:
                    "most this many times the NLL's norm (0: no cap)")
     p.add_argument("--optimizer", default="adam", choices=("sgd", "nesterov", "adam"))
     p.add_argument("--lr", type=float, default=0.001)
+    schedule_args(p)
     p.add_argument("--grad-clip", type=float, default=5.0)
     p.add_argument("--batch", type=int, default=20, help="sequences (chunks) per update")
     p.add_argument("--chunk", type=int, default=50, help="music: frames per chunk, the training length")
@@ -83,7 +84,8 @@ def main() -> None:
                "adv_cap": args.adv_cap}
         name = engine.call(jobs.create_model, "professor", cfg, name=f"{args.dataset}-{mode}", seed=args.seed)["name"]
         tc = {"epochs": args.epochs, "batch_size": args.batch, "seq_chunk": chunk, "lr": args.lr,
-              "optimizer": args.optimizer, "grad_clip": args.grad_clip, "seed": args.seed,
+              "lr_schedule": args.lr_schedule, "lr_final": args.lr_final, "optimizer": args.optimizer,
+              "grad_clip": args.grad_clip, "seed": args.seed,
               "monitor_every": 1_000_000, "monitor_size": 20}
         t0 = time.perf_counter()
         out = engine.submit(train, name, data, tc).result()
@@ -126,7 +128,7 @@ def main() -> None:
             "epochs": args.epochs, "recurrent": args.recurrent, "disc_hidden": args.disc_hidden,
             "disc_mlp": args.disc_mlp, "behaviour": args.behaviour, "free_ratio": args.free_ratio,
             "cost_f": args.cost_f, "cost_t": args.cost_t, "project": args.project, "adv_cap": args.adv_cap,
-            "optimizer": args.optimizer, "lr": args.lr,
+            "optimizer": args.optimizer, "lr": args.lr, "lr_schedule": args.lr_schedule, "lr_final": args.lr_final,
             "batch": args.batch, "chunk": chunk, "seed": args.seed, "spec": spec, **machine()})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import machine, result
+from _common import machine, result, schedule_args
 
 
 def main() -> None:
@@ -22,8 +22,7 @@ def main() -> None:
     p.add_argument("--k", type=int, default=1)
     p.add_argument("--centered", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--lr-schedule", default="linear")
-    p.add_argument("--lr-final", type=float, default=0.0)
+    schedule_args(p, "linear", 0.0)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--batch", type=int, default=100)

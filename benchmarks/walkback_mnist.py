@@ -15,7 +15,7 @@ import argparse
 import time
 from pathlib import Path
 
-from _common import machine, result
+from _common import machine, result, schedule_args
 
 
 def main() -> None:
@@ -30,8 +30,7 @@ def main() -> None:
     p.add_argument("--norm", default="step", choices=("step", "shared", "none"))
     p.add_argument("--max-logit", type=float, default=6.0, help="soft bound on the operator's logits (0: none)")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--lr-schedule", default="cosine")
-    p.add_argument("--lr-final", type=float, default=0.1)
+    schedule_args(p, "cosine", 0.1)
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--binarize", default="stochastic", choices=("threshold", "stochastic"),
                    help="stochastic (default: comparable with the RBM benchmark) or threshold (cleaner digits, "
