@@ -43,6 +43,8 @@ def main() -> None:
                    "that opposes the NLL's")
     p.add_argument("--adv-cap", type=float, default=0.0, help="professor mode: scale C_f's gradient down to at "
                    "most this many times the NLL's norm (0: no cap)")
+    p.add_argument("--adv-start", type=float, default=0.0, help="professor mode: epochs of teacher forcing "
+                   "before C_f reaches the generator (the discriminator learns from the start)")
     p.add_argument("--optimizer", default="adam", choices=("sgd", "nesterov", "adam"))
     p.add_argument("--lr", type=float, default=0.001)
     schedule_args(p)
@@ -81,7 +83,7 @@ def main() -> None:
         cfg = {"n_visible": data.dim, "n_recurrent": args.recurrent, "mode": mode, "behaviour": args.behaviour,
                "disc_hidden": args.disc_hidden, "disc_mlp": args.disc_mlp, "free_ratio": args.free_ratio,
                "cost_f": args.cost_f, "cost_t": args.cost_t, "project": args.project,
-               "adv_cap": args.adv_cap}
+               "adv_cap": args.adv_cap, "adv_start": args.adv_start}
         name = engine.call(jobs.create_model, "professor", cfg, name=f"{args.dataset}-{mode}", seed=args.seed)["name"]
         tc = {"epochs": args.epochs, "batch_size": args.batch, "seq_chunk": chunk, "lr": args.lr,
               "lr_schedule": args.lr_schedule, "lr_final": args.lr_final, "optimizer": args.optimizer,
@@ -128,8 +130,9 @@ def main() -> None:
             "epochs": args.epochs, "recurrent": args.recurrent, "disc_hidden": args.disc_hidden,
             "disc_mlp": args.disc_mlp, "behaviour": args.behaviour, "free_ratio": args.free_ratio,
             "cost_f": args.cost_f, "cost_t": args.cost_t, "project": args.project, "adv_cap": args.adv_cap,
-            "optimizer": args.optimizer, "lr": args.lr, "lr_schedule": args.lr_schedule, "lr_final": args.lr_final,
-            "batch": args.batch, "chunk": chunk, "seed": args.seed, "spec": spec, **machine()})
+            "adv_start": args.adv_start, "optimizer": args.optimizer, "lr": args.lr,
+            "lr_schedule": args.lr_schedule, "lr_final": args.lr_final, "batch": args.batch,
+            "chunk": chunk, "seed": args.seed, "spec": spec, **machine()})
 
 
 if __name__ == "__main__":

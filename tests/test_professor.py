@@ -108,6 +108,20 @@ def test_closed_gates_leave_the_nll_alone_and_the_discriminator_untouched():
     assert m._last["gen_gated"] == 0 and m._last["disc_trained"] == 0
 
 
+def test_before_adv_start_only_the_nll_reaches_the_generator_while_the_discriminator_learns():
+    m = model(gate_low=0.0, gate_high=1.01, adv_start=2.0)  # gates open: only the epoch holds C_f back
+    v, mask = batch()
+    L = m.losses(v, mask, torch.Generator().manual_seed(4))
+    gp = m.generator_parameters()
+    nll_only, with_c_f = _grads(L["nll"], gp), _grads(L["nll"] + L["c_f"], gp)
+    for epoch, want in ((1.5, nll_only), (2.0, with_c_f)):
+        m.set_progress(epoch, epoch / 4)
+        m.training_step(v, torch.Generator().manual_seed(4), mask=mask)
+        assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(gp, want))
+        assert all(p.grad is not None for p in m.discriminator_parameters())
+        assert m._last["gen_gated"] == float(epoch >= 2.0)
+
+
 def test_projection_takes_out_only_the_part_that_opposes_the_nll():
     g_nll = [torch.tensor([1.0, 0.0]), torch.tensor([0.0])]
     agree = [torch.tensor([0.5, 2.0]), torch.tensor([3.0])]

@@ -22,7 +22,8 @@ three-layer ReLU MLP and a sigmoid, D(b) = P(b is teacher-forced). Each update:
 * with ``project`` (not in the paper) the part of C_f's gradient that opposes the NLL's is taken out
   (:func:`project_off`); with ``adv_cap`` (not in the paper either) C_f's gradient is first scaled down to at
   most that many times the NLL's norm (:func:`cap_norm`): once the discriminator wins, C_f's gradient is ~10x
-  the NLL's, and Adam's per-weight step sizes, set by the larger gradient, would starve the NLL.
+  the NLL's, and Adam's per-weight step sizes, set by the larger gradient, would starve the NLL;
+  with ``adv_start`` (not in the paper) C_f reaches the generator only from that epoch on.
 
 The two gradients are taken separately (``torch.autograd.grad`` with respect to each parameter set), so the
 trainer's single optimiser (Adam, as in the paper) steps both without one cost leaking into the other net.
@@ -76,6 +77,9 @@ class ProfessorConfig(FrameRNNConfig):
     adv_cap: float = param(0.0, "Scale C_f's gradient on the generator down to at most this many times the "
                            "NLL's (norm), so Adam's step sizes stay set by the NLL (0: no cap).", min=0.0,
                            max=1000.0, label="C_f at most x NLL")
+    adv_start: float = param(0.0, "Epochs of teacher forcing before C_f reaches the generator; the "
+                             "discriminator learns from the start (0: from the start, as in the paper).",
+                             min=0.0, max=100_000.0, label="C_f from epoch")
 
 
 class Rollout(NamedTuple):
@@ -250,6 +254,7 @@ class Professor(NoteRNN):
             L = self.losses(v, mask, generator, train=True)
             acc = float(L["accuracy"])
             to_gen, train_disc = gates(acc, c.gate_low, c.gate_high)
+            to_gen = to_gen and self._epoch >= c.adv_start
             adv = c.cost_f * L["c_f"] + (c.cost_t * L["c_t"] if c.cost_t else 0.0)
             if to_gen and (c.project or c.adv_cap):
                 g_nll, g_adv = _grads(L["nll"], gen_params, True), _grads(adv, gen_params, train_disc)
