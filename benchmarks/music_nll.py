@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import time
+from typing import Any
 
 from _common import machine, result, run_args, schedule_args, set_threads
 
@@ -31,6 +32,57 @@ PUBLISHED = {"rnnrbm": {"jsb": 6.27, "nottingham": 2.39, "piano": 7.09, "muse": 
              "rnnnade": {"jsb": 5.56, "nottingham": 2.31, "piano": 7.05, "muse": 5.60},
              "ladder": {"jsb": 5.64, "nottingham": 2.42, "piano": 6.19, "muse": 5.69}}
 KINDS = {"rnnrbm": "rnnrbm", "rnnnade": "rnnnade", "baseline": "note_rnn", "ladder": "ladder"}
+
+
+def train_model(engine: Any, args: argparse.Namespace, data: Any, label: str, epochs: dict, epoch_s: dict,
+                train_s: dict, selected: dict) -> str:
+    """Create and train one model through the engine's jobs (with ``--select-every``, keep the parameters of
+    the best validation NLL); its name. Fills in the model's figures in the dicts given."""
+    from engine import jobs
+    from engine.evaluation.music import evaluate_music
+    from engine.training.trainer import train
+
+    kind = KINDS[label]
+    cfg = {"n_visible": data.dim, "n_recurrent": args.recurrent, "cell": args.cell,
+           "pretrain_epochs": args.pretrain_epochs, "dropout": args.dropout}
+    if kind == "ladder":  # next-step prediction only: no labels, no classifier
+        cfg = {"n_visible": data.dim, "n_classes": 0, "n_units": args.recurrent, "n_levels": args.ladder_levels}
+    elif kind != "note_rnn":
+        cfg["n_hidden"] = args.hidden
+    if kind == "rnnrbm":
+        cfg["k"] = args.k
+        cfg["rnn_pretrain_epochs"] = args.rnn_pretrain_epochs
+    name = engine.call(jobs.create_model, kind, cfg, name=f"{args.dataset}-{label}", seed=args.seed)["name"]
+    tc = {"epochs": args.epochs, "batch_size": args.batch, "seq_chunk": args.chunk, "lr": args.lr,
+          "lr_schedule": args.lr_schedule, "lr_final": args.lr_final, "optimizer": args.optimizer,
+          "grad_clip": args.grad_clip, "weight_decay": args.weight_decay, "seed": args.seed,
+          "time_budget_s": args.budget_s,
+          "monitor_every": 1_000_000, "monitor_size": 20}
+    t0 = time.perf_counter()
+    best, best_valid = None, float("inf")
+    target = args.select_every or args.epochs
+    while True:  # train, and with --select-every keep the parameters of the best validation NLL
+        out = engine.submit(train, name, data, tc, until_epoch=min(target, args.epochs)).result()
+        if args.select_every:
+            r = engine.submit(evaluate_music, name, data, split="valid", n_seqs=args.select_seqs,
+                              ais_runs=10, ais_betas=100, ais_base="meanfield", accuracy_samples=1,
+                              accuracy_steps=2,
+                              seed=args.seed).result()
+            if r["nll"] < best_valid:
+                best_valid, selected[label] = r["nll"], round(out["epoch"], 2)
+                best = engine.call(lambda ctx, n=name: copy.deepcopy(ctx.registry[n].module.state_dict()))
+            print(f"{label}: epoch {out['epoch']:.1f}, valid NLL {r['nll']:.3f}", flush=True)
+        if out["epoch"] >= args.epochs or (args.budget_s and out["elapsed_s"] >= args.budget_s):
+            break
+        target += args.select_every
+    if best is not None:
+        engine.call(lambda ctx, n=name, b=best: ctx.registry[n].module.load_state_dict(b))
+    train_s[label] = time.perf_counter() - t0
+    epochs[label] = out["epoch"]
+    epoch_s[label] = round(out["elapsed_s"] / max(out["epoch"], 1e-9), 2)
+    print(f"{label}: {out['epoch']:.2f} epochs in {train_s[label]:.0f} s ({epoch_s[label]} s an epoch): "
+          f"{out['last']}", flush=True)
+    return name
 
 
 def main() -> None:
@@ -69,6 +121,12 @@ def main() -> None:
                    help="RNN-RBM: AIS base of each frame's RBM (default: its visible biases; see ais_frames)")
     p.add_argument("--ais-reverse", action="store_true", help="RNN-RBM: also reverse AIS from the test frames "
                    "(RAISE), a pessimistic estimate to bracket the optimistic forward one")
+    p.add_argument("--ais-refine", type=float, default=0.0, help="RNN-RBM: this fraction of the frames, those whose "
+                   "forward and reverse AIS disagree most in a pilot run, get --ais-refine-betas")
+    p.add_argument("--ais-refine-betas", type=int, default=0, help="RNN-RBM: temperatures of the refined frames "
+                   "(default 10x --ais-betas)")
+    p.add_argument("--load", help="evaluate the models saved by an earlier run's --out in this folder instead of "
+                   "training them")
     p.add_argument("--acc-samples", type=int, default=10, help="draws per frame for the expected accuracy")
     run_args(p, out="folder to save the trained models in (one sub-folder each)")
     args = p.parse_args()
@@ -76,7 +134,6 @@ def main() -> None:
     from engine import Engine, jobs
     from engine.data import load_dataset
     from engine.evaluation.music import evaluate_music
-    from engine.training.trainer import train
 
     spec = {"name": DATASETS[args.dataset]}
     if args.data_root:
@@ -85,55 +142,20 @@ def main() -> None:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     engine = Engine(device=args.device)
     nll, interval, acc, epoch_s, epochs, train_s, selected = {}, {}, {}, {}, {}, {}, {}
-    nll_rev, interval_rev = {}, {}
+    nll_rev, interval_rev, refined = {}, {}, {}
     for label in models:
-        kind = KINDS[label]
-        cfg = {"n_visible": data.dim, "n_recurrent": args.recurrent, "cell": args.cell,
-               "pretrain_epochs": args.pretrain_epochs, "dropout": args.dropout}
-        if kind == "ladder":  # next-step prediction only: no labels, no classifier
-            cfg = {"n_visible": data.dim, "n_classes": 0, "n_units": args.recurrent, "n_levels": args.ladder_levels}
-        elif kind != "note_rnn":
-            cfg["n_hidden"] = args.hidden
-        if kind == "rnnrbm":
-            cfg["k"] = args.k
-            cfg["rnn_pretrain_epochs"] = args.rnn_pretrain_epochs
-        name = engine.call(jobs.create_model, kind, cfg, name=f"{args.dataset}-{label}", seed=args.seed)["name"]
-        tc = {"epochs": args.epochs, "batch_size": args.batch, "seq_chunk": args.chunk, "lr": args.lr,
-              "lr_schedule": args.lr_schedule, "lr_final": args.lr_final, "optimizer": args.optimizer,
-              "grad_clip": args.grad_clip, "weight_decay": args.weight_decay, "seed": args.seed,
-              "time_budget_s": args.budget_s,
-              "monitor_every": 1_000_000, "monitor_size": 20}
-        t0 = time.perf_counter()
-        best, best_valid = None, float("inf")
-        target = args.select_every or args.epochs
-        while True:  # train, and with --select-every keep the parameters of the best validation NLL
-            out = engine.submit(train, name, data, tc, until_epoch=min(target, args.epochs)).result()
-            if args.select_every:
-                r = engine.submit(evaluate_music, name, data, split="valid", n_seqs=args.select_seqs,
-                                  ais_runs=10, ais_betas=100, ais_base="meanfield", accuracy_samples=1,
-                                  accuracy_steps=2,
-                                  seed=args.seed).result()
-                if r["nll"] < best_valid:
-                    best_valid, selected[label] = r["nll"], round(out["epoch"], 2)
-                    best = engine.call(lambda ctx, n=name: copy.deepcopy(ctx.registry[n].module.state_dict()))
-                print(f"{label}: epoch {out['epoch']:.1f}, valid NLL {r['nll']:.3f}", flush=True)
-            if out["epoch"] >= args.epochs or (args.budget_s and out["elapsed_s"] >= args.budget_s):
-                break
-            target += args.select_every
-        if best is not None:
-            engine.call(lambda ctx, n=name, b=best: ctx.registry[n].module.load_state_dict(b))
-        train_s[label] = time.perf_counter() - t0
-        epochs[label] = out["epoch"]
-        epoch_s[label] = round(out["elapsed_s"] / max(out["epoch"], 1e-9), 2)
-        print(f"{label}: {out['epoch']:.2f} epochs in {train_s[label]:.0f} s ({epoch_s[label]} s an epoch): "
-              f"{out['last']}", flush=True)
+        if args.load:  # evaluate a model trained by an earlier run
+            name = engine.call(jobs.load_model, f"{args.load}/{args.dataset}-{label}")["name"]
+            epochs[label] = engine.call(lambda ctx, n=name: float(ctx.registry[n].trainer.get("epoch", 0.0)))
+        else:
+            name = train_model(engine, args, data, label, epochs, epoch_s, train_s, selected)
         if args.out:
             engine.call(jobs.save_model, name, f"{args.out}/{args.dataset}-{label}")
         if args.eval != "none":
             r = engine.submit(evaluate_music, name, data, split=args.eval, n_seqs=args.eval_seqs,
                               ais_runs=args.ais_runs, ais_betas=args.ais_betas, ais_base=args.ais_base,
                               accuracy_samples=args.acc_samples, seed=args.seed, ais_reverse=args.ais_reverse,
-                              ).result()
+                              ais_refine=args.ais_refine, ais_refine_betas=args.ais_refine_betas).result()
             nll[label], acc[label] = round(r["nll"], 3), round(r["accuracy"], 4)
             interval[label] = [round(r["nll_lo"], 3), round(r["nll_hi"], 3)]
             print(f"{label}: {args.eval} NLL {r['nll']:.3f} [{r['nll_lo']:.3f}, {r['nll_hi']:.3f}] ({r['method']}), "
@@ -142,14 +164,19 @@ def main() -> None:
                 nll_rev[label] = round(r["nll_reverse"], 3)
                 interval_rev[label] = [round(r["nll_reverse_lo"], 3), round(r["nll_reverse_hi"], 3)]
                 print(f"{label}: reverse AIS {args.eval} NLL {nll_rev[label]} {interval_rev[label]}", flush=True)
+            if "ais_refined" in r:
+                refined[label] = {k: r[k] for k in ("ais_refined", "ais_refine_betas", "ais_refined_gap_share")}
+                print(f"{label}: {refined[label]}", flush=True)
     engine.shutdown()
     print(f"| model | epochs | s/epoch | {args.eval} NLL | interval | accuracy | published |")
     for label in models:
         pub = PUBLISHED.get(label, {}).get(args.dataset, "-")
-        print(f"| {label} | {epochs[label]:.1f} | {epoch_s[label]} | {nll.get(label, '-')} | "
+        print(f"| {label} | {epochs[label]:.1f} | {epoch_s.get(label, '-')} | {nll.get(label, '-')} | "
               f"{interval.get(label, '-')} | {acc.get(label, '-')} | {pub} |")
     print(f"| Recurrent Ladder (published) | | | | | | {PUBLISHED['ladder'][args.dataset]} |")
     rev = {"nll_reverse": nll_rev, "nll_reverse_interval": interval_rev} if nll_rev else {}
+    if refined:
+        rev["refined"] = refined
     result({"dataset": args.dataset, "nll": nll, "epoch_s": epoch_s, "nll_interval": interval, **rev, "accuracy": acc,
             "epochs": {k: round(v, 2) for k, v in epochs.items()}, "selected_epoch": selected,
             "select_every": args.select_every,
@@ -158,7 +185,8 @@ def main() -> None:
             "hidden": args.hidden, "recurrent": args.recurrent, "dropout": args.dropout, "k": args.k,
             "optimizer": args.optimizer,
             "lr": args.lr, "batch": args.batch, "chunk": args.chunk, "budget_s": args.budget_s,
-            "ais_runs": args.ais_runs, "ais_betas": args.ais_betas, "ais_base": args.ais_base, **machine()})
+            "ais_runs": args.ais_runs, "ais_betas": args.ais_betas, "ais_base": args.ais_base, "loaded": args.load,
+            **machine()})
 
 
 if __name__ == "__main__":

@@ -258,7 +258,8 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
     from engine.evaluation.music import evaluate_music
 
     r = _evaluate_checkpoint(args, evaluate_music, n_seqs=args.sequences, ais_runs=args.runs or 100,
-                             ais_betas=args.betas or 1000, ais_reverse=args.reverse)
+                             ais_betas=args.betas or 1000, ais_reverse=args.reverse, ais_refine=args.refine,
+                             ais_refine_betas=args.refine_betas)
     if args.json:
         _print_json(r)
     else:
@@ -266,6 +267,9 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
         if "nll_reverse" in r:
             err += (f", reverse AIS {r['nll_reverse']:.3f} [{r['nll_reverse_lo']:.3f}, {r['nll_reverse_hi']:.3f}] "
                     f"(pessimistic, as forward AIS is optimistic: the NLL lies between them)")
+        if "ais_refined" in r:
+            err += (f"; {r['ais_refined']} frames refined at {r['ais_refine_betas']} temperatures (they held "
+                    f"{r['ais_refined_gap_share']:.0%} of the pilot's disagreement)")
         print(f"{r['split']} NLL per frame: {r['nll']:.3f} nats{err}   expected frame accuracy: "
               f"{r['accuracy']:.3f}   ({r['n_frames']} frames of {r['n_sequences']} pieces, {r['wall_s']:.1f} s)")
     return 0
@@ -486,6 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--betas", type=int, help="AIS temperatures (default 14500; music: 1000 per frame)")
     e.add_argument("--reverse", action="store_true", help="music (RNN-RBM): also run reverse AIS from the test "
                    "frames, a pessimistic estimate; forward AIS's is optimistic, and the two bracket the NLL")
+    e.add_argument("--refine", type=float, default=0.0, help="music (RNN-RBM): this fraction of the frames, those "
+                   "whose forward and reverse AIS disagree most in a pilot run, get --refine-betas temperatures")
+    e.add_argument("--refine-betas", type=int, default=0, help="music: temperatures of the refined frames "
+                   "(default 10x --betas)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--sequences", type=int, default=0, help="prediction, music: the first N sequences only (0: all)")
     e.add_argument("--predict-steps", type=int, help="prediction: Gibbs steps of each prediction (default: the "

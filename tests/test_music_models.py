@@ -325,6 +325,30 @@ def test_the_rnnrbm_trains_and_is_evaluated_exactly_when_tiny_and_by_ais_otherwi
     assert r["nll"] - 0.3 < r["nll_reverse"] < r["nll"] + 0.3  # an unsharp model: the two nearly meet
 
 
+def test_refining_the_frames_where_forward_and_reverse_ais_disagree_narrows_the_bracket_around_the_exact_nll(engine):
+    data = music_data()
+    name = new_model(engine, "rnnrbm", "big", n_hidden=20, k=5)
+    engine.submit(train, name, data, {**TC, "epochs": 2}).result(120)
+    # sharper frames, whose AIS needs more temperatures than the test's 20
+    engine.call(lambda ctx: ctx.registry[name].module.W.detach().mul_(6))
+    model = engine.call(lambda ctx: ctx.registry[name].module)
+    vf, u = frame_states(model, data.test)
+    with torch.no_grad():  # 8 notes: log Z of every frame's RBM summed over all 256 frames
+        b, c = model.biases(u)
+        every = torch.tensor(list(itertools.product([0.0, 1.0], repeat=8)), dtype=b.dtype)
+        neg_f = [model.neg_free_energy(every, b[i].expand(256, -1), c[i].expand(256, -1)) for i in range(len(b))]
+        log_z = torch.logsumexp(torch.stack(neg_f), 1)
+        exact = -(model.neg_free_energy(vf, b, c) - log_z).mean().item()
+    ais = {"ais_runs": 10, "ais_betas": 20, "accuracy_samples": 1, "accuracy_steps": 1, "ais_reverse": True}
+    plain = engine.submit(evaluate_music, name, data, **ais).result(60)
+    refined = engine.submit(evaluate_music, name, data, ais_refine=0.3, ais_refine_betas=1000, **ais).result(60)
+    assert refined["ais_refined"] == int(np.ceil(0.3 * len(vf))) and refined["ais_refine_betas"] == 1000
+    assert refined["ais_refined_gap_share"] > 0.5  # the 30% of frames where the pilot's two estimates differ most
+    for r in (plain, refined):
+        assert r["nll_lo"] < exact < r["nll_reverse_hi"]
+    assert refined["nll_reverse"] - refined["nll"] < 0.7 * (plain["nll_reverse"] - plain["nll"])
+
+
 def test_frame_states_follow_each_piece_from_the_initial_state():
     m = tiny("note_rnn", V=8)
     seqs = arpeggios(7, 3)

@@ -175,33 +175,40 @@ def ais_frames(W: Tensor, b: Tensor, c: Tensor, n_runs: int = 100, n_betas: int 
             raise ValueError(f"unknown AIS base {base!r}: use meanfield or bias")
         log_z0 = F.softplus(bA.double()).sum(1) + H * math.log(2)
         # the chains run in single precision (a double-precision model's too: twice as fast); each step's
-        # weight is computed without cancellation, softplus(x + d) - softplus(x) = log1p(sigmoid(x) expm1(d)),
+        # weight is computed without cancellation, softplus(x + d) - softplus(x) = log1p(sigmoid(x) expm1(d))
+        # = -log1p(sigmoid(x + d) expm1(-d)), the form whose sigmoid the next move draws its hiddens from,
         # and summed in double
         rep = lambda t: t.float().repeat_interleave(n_runs, 0)  # noqa: E731
         bA_r, c_r, W32 = rep(bA), rep(cc), W.float()
         db = rep(bc) - bA_r
 
-        def gibbs(a: Tensor, beta: float) -> Tensor:
-            h = sample_bernoulli(torch.sigmoid(beta * a), generator)
+        def gibbs(ph: Tensor, beta: float) -> Tensor:
+            """A move at ``beta`` from hidden probabilities ``ph = sigmoid(beta a(v))``."""
+            h = sample_bernoulli(ph, generator)
             return sample_bernoulli(torch.sigmoid(torch.addmm(bA_r + beta * db, h, W32.T, alpha=beta)), generator)
 
         # forward: weigh the state at beta_k, then move it at beta_k; reverse: from the data, move at
         # beta_k (k = K .. 1) and weigh the new state; the weights are log f_k(v) - log f_(k-1)(v) alike
         if reverse:
             v = rep(data[start:start + n])
-            a = torch.addmm(c_r, v, W32)
+            ph = torch.sigmoid(bs[K] * torch.addmm(c_r, v, W32))
         else:
             v = sample_bernoulli(torch.sigmoid(bA_r), generator)
         log_w = torch.zeros(n * n_runs, dtype=torch.float64, device=W.device)
         for k in (range(K, 0, -1) if reverse else range(1, K + 1)):
             prev, beta = bs[k - 1], bs[k]
             if reverse:
-                v = gibbs(a, beta)
+                v = gibbs(ph, beta)
             a = torch.addmm(c_r, v, W32)
-            log_w += ((beta - prev) * (v * db).sum(1)
-                      + torch.log1p(torch.sigmoid(prev * a) * torch.expm1((beta - prev) * a)).sum(1)).double()
+            if reverse:
+                ph = torch.sigmoid(prev * a)  # the next move's, at beta_(k-1)
+                step = torch.log1p(ph * torch.expm1((beta - prev) * a))
+            else:
+                ph = torch.sigmoid(beta * a)  # this state's move's
+                step = -torch.log1p(ph * torch.expm1((prev - beta) * a))
+            log_w += ((beta - prev) * (v * db).sum(1) + step.sum(1)).double()
             if not reverse and k < K:
-                v = gibbs(a, beta)
+                v = gibbs(ph, beta)
         # forward: Z_hat = Z_0 mean(w); reverse: 1 / Z_hat = mean(1 / w) / Z_0
         lw = (-log_w if reverse else log_w).view(n, n_runs)
         m = lw.max(1, keepdim=True).values
