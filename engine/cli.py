@@ -268,8 +268,9 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
             err += (f", reverse AIS {r['nll_reverse']:.3f} [{r['nll_reverse_lo']:.3f}, {r['nll_reverse_hi']:.3f}] "
                     f"(pessimistic, as forward AIS is optimistic: the NLL lies between them)")
         if "ais_refined" in r:
-            err += (f"; {r['ais_refined']} frames refined at {r['ais_refine_betas']} temperatures (they held "
-                    f"{r['ais_refined_gap_share']:.0%} of the pilot's disagreement)")
+            share = r["ais_refined_gap_share"]
+            held = "" if share is None else f" (they held {share:.0%} of the pilot's disagreement)"
+            err += f"; {r['ais_refined']} frames refined at {r['ais_refine_betas']} temperatures{held}"
         print(f"{r['split']} NLL per frame: {r['nll']:.3f} nats{err}   expected frame accuracy: "
               f"{r['accuracy']:.3f}   ({r['n_frames']} frames of {r['n_sequences']} pieces, {r['wall_s']:.1f} s)")
     return 0

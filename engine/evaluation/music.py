@@ -77,7 +77,7 @@ def measure(model: FrameRNN | RLadder, seqs: Sequences, generator: torch.Generat
     with a 100-temperature one). The pilot's chains are not reused, so which frames get more does not bias
     either estimate. Worth it when ``ais_refine_betas`` is many times ``ais_betas``. Reported:
     ``ais_refined`` frames, ``ais_refine_betas`` and ``ais_refined_gap_share``, the part of the pilot's total
-    disagreement that sat in the refined frames."""
+    disagreement that sat in the refined frames (None when the pilot's estimates agree on the whole)."""
     from engine.models.rnnrbm import MAX_EXACT_HIDDEN, RNNRBM
 
     vf, u = frame_states(model, seqs)
@@ -109,9 +109,9 @@ def measure(model: FrameRNN | RLadder, seqs: Sequences, generator: torch.Generat
                     gap = rev.log_z - fwd.log_z
                     order = np.argsort(-gap, kind="stable")
                     n_hard = min(n, math.ceil(ais_refine * n))
-                    share = gap[order[:n_hard]].sum() / gap.sum() if gap.sum() > 0 else float("nan")
+                    share = float(gap[order[:n_hard]].sum() / gap.sum()) if gap.sum() > 0 else None
                     hard, rest = (torch.from_numpy(o.copy()).to(vf.device) for o in (order[:n_hard], order[n_hard:]))
-                    out.update(ais_refined=n_hard, ais_refined_gap_share=float(share),
+                    out.update(ais_refined=n_hard, ais_refined_gap_share=share,
                                ais_refine_betas=ais_refine_betas or 10 * ais_betas)
                 for reverse in (False, True) if ais_reverse else (False,):
                     stage = "reverse AIS" if reverse else "AIS"
