@@ -6,6 +6,10 @@ the Recurrent Ladder of Prémont-Schwarz et al. 2017), with the wall time of an 
     python benchmarks/music_nll.py --dataset jsb --budget-s 600        # ten minutes of training each
     python benchmarks/music_nll.py --dataset nottingham --models rnnrbm --epochs 1 --eval none  # epoch time
     python benchmarks/music_nll.py --dataset jsb --models rnnnade --epochs 300 --select-every 10 --dropout 0.5
+    python benchmarks/music_nll.py --dataset nottingham --models rnnrbm --epochs 200 --dropout 0.2 \
+        --weight-decay 0.0003 --select-every 50 --select-by reverse --select-betas 1000 --select-seqs 5 \
+        --eval none --out runs/nott-wd                                  # train and keep it, then evaluate:
+    python benchmarks/music_nll.py --dataset nottingham --models rnnrbm --load runs/nott-wd --ais-runs 10 --ais-reverse
 
 Trains through the engine's train job and evaluates through its evaluate_music job (the code the CLI and
 the studio run): exact NLL for the RNN-NADE and the baseline, AIS per frame for the RNN-RBM (reported with
@@ -182,6 +186,10 @@ def main() -> None:
         print(f"| {label} | {epochs[label]:.1f} | {epoch_s.get(label, '-')} | {nll.get(label, '-')} | "
               f"{interval.get(label, '-')} | {acc.get(label, '-')} | {pub} |")
     print(f"| Recurrent Ladder (published) | | | | | | {PUBLISHED['ladder'][args.dataset]} |")
+    training = {} if args.load else {  # a loaded model's come from the run that trained it
+        "hidden": args.hidden, "recurrent": args.recurrent, "dropout": args.dropout, "k": args.k,
+        "optimizer": args.optimizer, "lr": args.lr, "weight_decay": args.weight_decay, "batch": args.batch,
+        "chunk": args.chunk, "budget_s": args.budget_s}
     rev = {"nll_reverse": nll_rev, "nll_reverse_interval": interval_rev} if nll_rev else {}
     if refined:
         rev["refined"] = refined
@@ -190,9 +198,7 @@ def main() -> None:
             "select_every": args.select_every,
             "train_s": {k: round(v, 1) for k, v in train_s.items()}, "split": args.eval,
             "eval_seqs": args.eval_seqs, "published": {k: v[args.dataset] for k, v in PUBLISHED.items()},
-            "hidden": args.hidden, "recurrent": args.recurrent, "dropout": args.dropout, "k": args.k,
-            "optimizer": args.optimizer,
-            "lr": args.lr, "batch": args.batch, "chunk": args.chunk, "budget_s": args.budget_s,
+            **training,
             "ais_runs": args.ais_runs, "ais_betas": args.ais_betas, "ais_base": args.ais_base, "loaded": args.load,
             **machine()})
 
