@@ -160,6 +160,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             info = runner.call(jobs.create_model, args.kind, cfg, name=out.name, seed=seed)
         name = info["name"]
         tc = _config_values(args, TrainConfig)
+        if has_ckpt:  # continue as it was trained: the options given change only what they name
+            tc = {**_resumed_train_config(runner, name), **tc}
         try:
             result = runner.run(train, name, dataset, tc, save_to=str(out), save_every=args.save_every,
                                 desc=f"train {name}")
@@ -181,6 +183,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     finally:
         runner.close()
+
+
+def _resumed_train_config(runner: _Runner, name: str) -> dict[str, Any]:
+    """The training options a checkpoint was last trained with, but its time budget (one run's)."""
+    from engine.training.trainer import TrainConfig
+
+    saved = runner.call(lambda ctx: dict(ctx.registry[name].trainer.get("train_config") or {}))
+    keep = {f.name for f in dataclasses.fields(TrainConfig)} - {"time_budget_s"}
+    return {k: v for k, v in saved.items() if k in keep}
 
 
 def _checkpoint_data(args: argparse.Namespace, info: dict) -> dict | None:
@@ -467,7 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     for fam in FAMILIES.values():
         k = kinds.add_parser(fam.kind, help=fam.title)
         k.add_argument("--out", required=True, help="checkpoint folder to write")
-        k.add_argument("--resume", action="store_true", help="continue training the checkpoint in --out")
+        k.add_argument("--resume", action="store_true", help="continue training the checkpoint in --out with "
+                       "the training options it was trained with; those given here replace theirs")
         k.add_argument("--save-every", type=int, default=1,
                        help="epochs between checkpoint saves (0: only at the end)")
         common(k)

@@ -64,6 +64,23 @@ def test_train_refuses_to_overwrite_without_resume_and_resumes_with_it(trained, 
     assert json.loads((copy / "model.json").read_text())["trainer"]["step"] == 30
 
 
+def test_resume_keeps_the_training_options_of_the_checkpoint_unless_given(tmp_path):
+    out = tmp_path / "opts"
+    first = ["--hidden", "12", "--limit", "500", "--monitor-every", "5", "-q", "--optimizer", "adam"]
+    assert main(["train", "rbm", "--data", "mnist", "--epochs", "1", "--out", str(out), "--lr", "0.003",
+                 "--batch-size", "25", "--weight-decay", "0.001", *first]) == 0
+    assert main(["train", "rbm", "--data", "mnist", "--limit", "500", "--epochs", "2", "--out", str(out), "--resume",
+                 "-q"]) == 0
+    trainer = json.loads((out / "model.json").read_text())["trainer"]
+    tc = trainer["train_config"]
+    assert (tc["lr"], tc["batch_size"], tc["weight_decay"], tc["optimizer"]) == (0.003, 25, 0.001, "adam")
+    assert trainer["step"] == 2 * 500 // 25
+    assert main(["train", "rbm", "--data", "mnist", "--limit", "500", "--epochs", "3", "--out", str(out), "--resume",
+                 "--lr", "0.001", "-q"]) == 0
+    tc = json.loads((out / "model.json").read_text())["trainer"]["train_config"]
+    assert (tc["lr"], tc["batch_size"], tc["optimizer"]) == (0.001, 25, "adam")
+
+
 def test_export_drops_the_optimiser_state_keeps_the_model_and_trains_on(trained, tmp_path, capsys):
     from safetensors.torch import load_file
 
