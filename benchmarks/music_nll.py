@@ -8,8 +8,8 @@ the Recurrent Ladder of Prémont-Schwarz et al. 2017), with the wall time of an 
     python benchmarks/music_nll.py --dataset jsb --models rnnnade --epochs 300 --select-every 10 --dropout 0.5
     python benchmarks/music_nll.py --dataset nottingham --models rnnrbm --epochs 200 --dropout 0.2 \
         --weight-decay 0.0003 --select-every 50 --select-by reverse --select-betas 1000 --select-seqs 5 \
-        --eval none --out runs/nott-wd                                  # train and keep it, then evaluate:
-    python benchmarks/music_nll.py --dataset nottingham --models rnnrbm --load runs/nott-wd --ais-runs 10 --ais-reverse
+        --finetune-epochs 50 --finetune-lr 0.0003 --eval none --out runs/nott   # train and keep it, then evaluate:
+    python benchmarks/music_nll.py --dataset nottingham --models rnnrbm --load runs/nott --ais-runs 10 --ais-reverse
 
 Trains through the engine's train job and evaluates through its evaluate_music job (the code the CLI and
 the studio run): exact NLL for the RNN-NADE and the baseline, AIS per frame for the RNN-RBM (reported with
@@ -83,6 +83,10 @@ def train_model(engine: Any, args: argparse.Namespace, data: Any, label: str, ep
         target += args.select_every
     if best is not None:
         engine.call(lambda ctx, n=name, b=best: ctx.registry[n].module.load_state_dict(b))
+    if args.finetune_epochs:  # then on from there at a lower learning rate
+        more = {**tc, "epochs": round(out["epoch"]) + args.finetune_epochs, "lr": args.finetune_lr, "time_budget_s": 0}
+        out = engine.submit(train, name, data, more).result()
+        print(f"{label}: fine-tuned at lr {args.finetune_lr} to epoch {out['epoch']:.1f}", flush=True)
     train_s[label] = time.perf_counter() - t0
     epochs[label] = out["epoch"]
     epoch_s[label] = round(out["elapsed_s"] / max(out["epoch"], 1e-9), 2)
@@ -118,6 +122,9 @@ def main() -> None:
     p.add_argument("--select-every", type=int, default=0,
                    help="early stopping: every N epochs measure the validation NLL (AIS 10 runs x --select-betas "
                    "temperatures for the RNN-RBM) and keep the best parameters (0: keep the last)")
+    p.add_argument("--finetune-epochs", type=int, default=0, help="then train this many more epochs (from the "
+                   "selected parameters) at --finetune-lr: the final lower-learning-rate stretch (0: none)")
+    p.add_argument("--finetune-lr", type=float, default=0.0003)
     p.add_argument("--select-seqs", type=int, default=0, help="validation pieces used to select (0: all)")
     p.add_argument("--select-by", default="forward", choices=("forward", "reverse"),
                    help="RNN-RBM: select on forward AIS from a mean-field base (default), or on reverse AIS from "
@@ -189,6 +196,7 @@ def main() -> None:
     training = {} if args.load else {  # a loaded model's come from the run that trained it
         "hidden": args.hidden, "recurrent": args.recurrent, "dropout": args.dropout, "k": args.k,
         "optimizer": args.optimizer, "lr": args.lr, "weight_decay": args.weight_decay, "batch": args.batch,
+        "finetune_epochs": args.finetune_epochs, "finetune_lr": args.finetune_lr,
         "chunk": args.chunk, "budget_s": args.budget_s}
     rev = {"nll_reverse": nll_rev, "nll_reverse_interval": interval_rev} if nll_rev else {}
     if refined:
