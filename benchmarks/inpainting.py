@@ -97,11 +97,13 @@ def nearest_fill(X, hidden, train, chunk: int = 200):
     return out.astype(np.float32)
 
 
-def model_fill(module, X, hidden, steps: int, seed: int, variations: int = 1, chunk: int = 10_000):
+def model_fill(module, X, hidden, steps: int, seed: int, variations: int = 1, chunk: int = 10_000,
+               completion: str = "lowest-f"):
     """Clamped sampling of a registry model's module: the known pixels stay fixed at every step. With
     ``variations`` > 1 each digit gets that many chains and keeps the one the model ranks first
     (:func:`engine.inpainting.rank_completions`: the lowest free energy; a model without one keeps its
-    first chain), as the studio's Inpaint view lists them."""
+    first chain), as the studio's Inpaint view lists them. ``completion="mean"`` instead averages the pixel
+    means of all the chains over their second half: the model's expected completion."""
     import numpy as np
     import torch
 
@@ -115,9 +117,15 @@ def model_fill(module, X, hidden, steps: int, seed: int, variations: int = 1, ch
         known = torch.from_numpy(~hidden[i:i + per]).repeat_interleave(variations, 0)
         noise = (torch.rand(x.shape, generator=gen) < 0.5).float()
         init = torch.where(known, x, noise)
-        mean = init
-        for _, mean in module.gibbs(len(x), steps, init=init, mask=known, every=steps, generator=gen):
-            pass
+        mean, total, n = init, torch.zeros_like(x), 0
+        every = 1 if completion == "mean" else steps
+        for step, mean in module.gibbs(len(x), steps, init=init, mask=known, every=every, generator=gen):
+            if step > steps // 2:
+                total, n = total + mean.float(), n + 1
+        if completion == "mean":
+            expected = torch.where(known, x, total / max(n, 1)).view(-1, variations, x.shape[1]).mean(1)
+            out[i:i + per] = expected.numpy()
+            continue
         filled = torch.where(known, x, mean.float())
         order, _ = rank_completions(module, filled, groups=len(x) // variations)
         best = order[:, 0] + torch.arange(0, len(x), variations)
@@ -135,6 +143,9 @@ def main() -> None:
     p.add_argument("--variations", type=int, default=30, help="chains per digit; a model with a free energy "
                    "(the RBM) keeps the one it ranks most probable, as the Inpaint view orders them (1: one "
                    "chain, no choice)")
+    p.add_argument("--completion", default="lowest-f", choices=("lowest-f", "mean"), help="the RBM's completion: "
+                   "its most probable chain (lowest free energy, the Inpaint view's first) or the mean of all its "
+                   "chains over their second half (the expected completion)")
     p.add_argument("--walkback-steps", type=int, default=0, help="steps of the walkback chains (0: its cooling walk "
                    "alone, the paper's clamped inpainting; more continue at T = 1)")
     p.add_argument("--masks", default=",".join(MASKS), help="comma-separated masks to run (default: all four)")
@@ -192,7 +203,8 @@ def main() -> None:
             elif model in modules:
                 steps = args.steps if model == "rbm" else walkback_steps
                 filled = model_fill(modules[model], X, hidden, steps, args.seed,
-                                    args.variations if hasattr(modules[model], "free_energy") else 1)
+                                    args.variations if hasattr(modules[model], "free_energy") else 1,
+                                    completion=args.completion if model == "rbm" else "lowest-f")
             else:
                 acc[kind][model] = mse[kind][model] = None
                 continue
@@ -207,14 +219,15 @@ def main() -> None:
         return "n/a" if a is None else f"{100 * a:.1f}% / {e:.3f}"
 
     print(f"\nlabel accuracy / MSE on the hidden pixels ({len(X)} test digits; RBM {args.steps} Gibbs steps, "
-          f"the most probable of {args.variations} chains; "
-          f"walkback {walkback_steps} steps; classifier {100 * clean_acc:.1f}% on full digits)")
+          + (f"the most probable of {args.variations} chains; " if args.completion == "lowest-f"
+             else f"the mean of {args.variations} chains; ")
+          + f"walkback {walkback_steps} steps; classifier {100 * clean_acc:.1f}% on full digits)")
     print("| mask | " + " | ".join(MODELS) + " |")
     print("|---" * (len(MODELS) + 1) + "|")
     for kind in masks:
         print(f"| {kind} | " + " | ".join(cell(kind, m) for m in MODELS) + " |")
     result({"label_acc": acc, "mse": mse, "classifier_acc": round(clean_acc, 4), "n_test": len(X),
-            "steps": args.steps, "variations": args.variations, "walkback_steps": walkback_steps, "rbm": args.rbm, "walkback": args.walkback,
+            "steps": args.steps, "variations": args.variations, "completion": args.completion, "walkback_steps": walkback_steps, "rbm": args.rbm, "walkback": args.walkback,
             "seconds": timing, "wall_s": round(time.perf_counter() - t0, 1), **machine()})
 
 
