@@ -227,7 +227,8 @@ def main() -> None:
     for kind in masks:
         print(f"| {kind} | " + " | ".join(cell(kind, m) for m in MODELS) + " |")
     result({"label_acc": acc, "mse": mse, "classifier_acc": round(clean_acc, 4), "n_test": len(X),
-            "steps": args.steps, "variations": args.variations, "completion": args.completion, "walkback_steps": walkback_steps, "rbm": args.rbm, "walkback": args.walkback,
+            "steps": args.steps, "variations": args.variations, "completion": args.completion,
+            "walkback_steps": walkback_steps, "rbm": args.rbm, "walkback": args.walkback,
             "seconds": timing, "wall_s": round(time.perf_counter() - t0, 1), **machine()})
 
 
