@@ -120,7 +120,7 @@ def model_fill(module, X, hidden, steps: int, seed: int, variations: int = 1, ch
         mean, total, n = init, torch.zeros_like(x), 0
         every = 1 if completion == "mean" else steps
         for step, mean in module.gibbs(len(x), steps, init=init, mask=known, every=every, generator=gen):
-            if step > steps // 2:
+            if completion == "mean" and step > steps // 2:
                 total, n = total + mean.float(), n + 1
         if completion == "mean":
             expected = torch.where(known, x, total / max(n, 1)).view(-1, variations, x.shape[1]).mean(1)
