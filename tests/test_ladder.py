@@ -203,6 +203,30 @@ def test_training_on_occluded_moving_mnist_lowers_both_costs_with_the_right_labe
     assert train_m[-1]["class_nll"] < 0.75 * train_m[0]["class_nll"]
 
 
+def test_fresh_motion_keeps_each_video_with_its_digits_label(engine, mnist_root):
+    data = load_dataset({**MNIST, "root": str(mnist_root), "fresh_motion": True})
+    name = engine.call(jobs.create_model, "ladder", SMALL, seed=0)["name"]
+    seen = []
+
+    def spy(ctx):
+        m = ctx.registry[name].module
+        step = m.training_step
+
+        def recording(v, gen, mask=None, labels=None):
+            seen.append((v.clone(), labels))
+            return step(v, gen, mask=mask, labels=labels)
+        m.training_step = recording
+    engine.call(spy)
+    engine.submit(train, name, data, {**TC, "epochs": 3, "batch_size": 40}).result(120)
+    spe, y = len(data.train) // 40, data.meta["labels"]["train"]
+    for epoch in range(3):  # epochs 1 and 2 train on new motion of the same digits, still labelled
+        source = data.regenerate(epoch)
+        for v, lab in seen[epoch * spe:(epoch + 1) * spe][:2]:
+            idx = [int(np.flatnonzero((source == x.numpy()).all((1, 2)))[0]) for x in v]
+            assert lab is not None and lab.tolist() == y[idx].tolist()
+    assert not np.array_equal(data.regenerate(1), data.train)
+
+
 def test_a_checkpoint_round_trips_and_resumes_exactly(engine, videos, tmp_path):
     tc = {**TC, "epochs": 2, "batch_size": 50}
     straight = engine.call(jobs.create_model, "ladder", SMALL, name="straight", seed=2)["name"]

@@ -135,6 +135,24 @@ def test_the_seed_fixes_the_data_and_limit_keeps_a_prefix(mnist_root):
     assert np.array_equal(a.meta["labels"]["train"], c.meta["labels"]["train"])
 
 
+def test_fresh_motion_moves_the_same_training_digits_anew_each_epoch(mnist_root):
+    m = mnist()
+    fixed = load(limit=30)
+    d = load(limit=30, fresh_motion=True)
+    assert d.regenerate_keeps_labels and np.array_equal(d.train, fixed.train) and d.regenerate(0) is d.train
+    one, two = d.regenerate(1), d.regenerate(2)
+    assert np.array_equal(one, d.regenerate(1)) and not np.array_equal(one, two)
+    assert np.array_equal(d.test, fixed.test)  # only training sequences move anew
+    clean = load(limit=30, fresh_motion=True, occlude=False).regenerate(1).reshape(30, 5, 32, 32)
+    moved = 0
+    for i in range(30):  # sequence i still shows training digit i, labelled y_train[i], in one of the eight moves
+        p = np.array([locate(f, half(m["x_train"][i])) for f in clean[i]])
+        assert any(np.array_equal(walk(p[0], v, 5, 18), p) for v in EIGHT)
+        moved += not np.array_equal(one[i], d.train[i])
+    assert moved > 25 and np.array_equal(d.meta["labels"]["train"], m["y_train"][:30])
+    assert load(limit=30).regenerate is None
+
+
 @pytest.mark.parametrize("name", ["occluded_moving_mnist", "moving_mnist"])
 def test_missing_mnist_names_the_file_and_the_fix(tmp_path, name):
     with pytest.raises(DataError) as err:

@@ -107,6 +107,13 @@ def test_a_music_generator_trains_on_music_and_switches_to_professor_forcing(qtb
     panel.data.limit.setValue(4)
     panel.data.transpose.setChecked(True)
     assert panel.data.spec() == {"name": "nottingham", "transpose": True, "limit": 4}
+    panel.data.dataset.setCurrentIndex(panel.data.dataset.findData("occluded_moving_mnist"))
+    form = panel.data.form
+    assert form.isRowVisible(panel.data.fresh_motion) and not form.isRowVisible(panel.data.transpose)
+    assert panel.data.spec() == {"name": "occluded_moving_mnist", "fresh_motion": True, "limit": 4}
+    panel.data.set_spec({"name": "occluded_moving_mnist"})  # a model trained on fixed motion keeps it
+    assert panel.data.spec() == {"name": "occluded_moving_mnist"}
+    panel.data.set_spec({"name": "nottingham", "transpose": True, "limit": 4})
     set_training(window, epochs=1, batch_size=4, seq_chunk=20, lr=0.01, optimizer="adam")
 
     def train_and_wait():
@@ -134,7 +141,7 @@ def test_a_ladder_gets_the_occluded_digits_and_each_video_set_its_own_length(qtb
     data = window.training_panel.data
     window.create_model("ladder", {"n_visible": 1024, "n_units": 8}, "lad")
     qtbot.waitUntil(lambda: window.library.current == "lad", timeout=10_000)
-    assert data.key() == "occluded_moving_mnist"
+    assert data.spec() == {"name": "occluded_moving_mnist", "fresh_motion": True}
     assert data.form.isRowVisible(data.limit) and not data.form.isRowVisible(data.T)
     for key, T in (("moving_mnist", 20), ("bouncing_balls", 100), ("mocap_mit", 50), ("moving_mnist", 20)):
         data.dataset.setCurrentIndex(data.dataset.findData(key))

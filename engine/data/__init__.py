@@ -41,6 +41,9 @@ class Dataset:
     #: for endless data (the bouncing-balls simulator): ``regenerate(epoch)`` returns a fresh training
     #: array of the same shape, drawn from the epoch's seed; the trainer calls it at each new epoch
     regenerate: Callable[[int], np.ndarray] | None = None
+    #: True when ``regenerate`` draws the same examples afresh, in the same order (new motion for the same
+    #: digits), so ``meta["labels"]["train"]`` still labels them
+    regenerate_keeps_labels: bool = False
 
     @property
     def dim(self) -> int:

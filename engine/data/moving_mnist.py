@@ -6,9 +6,10 @@ frame for ``T`` (5) frames, bouncing off the edges; then a grid of white bars, 4
 (a period of 12 px, shifted by ``bar_phase``), is drawn at 1.0 over every frame, in the same place in all
 frames. One sequence per digit, in MNIST order: training sequence ``i`` shows MNIST training digit ``i``
 (``valid`` holds out the last digits and ``limit`` keeps the first ones, as for ``mnist``), test sequence
-``i`` test digit ``i`` (all 10000, or the first ``n_test``). The motion of every digit is drawn once per split from ``seed``, so a sequence does
-not depend on ``limit`` or ``valid``, and ``occlude: false`` gives the same videos without the bars (the
-clean targets behind the occluded inputs).
+``i`` test digit ``i`` (all 10000, or the first ``n_test``). The motion of every digit is drawn once per split
+from ``seed``, so a sequence does not depend on ``limit`` or ``valid``, and ``occlude: false`` gives the same
+videos without the bars (the clean targets behind the occluded inputs). With ``fresh_motion`` the training
+digits move anew at every epoch after the first (``regenerate``), each still labelled with its digit.
 
 ``moving_mnist`` (Srivastava, Mansimov & Salakhutdinov, ICML 2015): ``n_digits`` (2) random 28x28 digits on a
 64x64 canvas for ``T`` (20) frames, each with a uniform random direction and a speed uniform in ``speed``
@@ -100,23 +101,34 @@ def _flag(value: Any) -> bool:
 
 def load_occluded_moving_mnist(spec: dict) -> Dataset:
     """Spec keys: ``root``, ``limit``, ``valid``, ``n_test`` (first N test digits, 0 = all), ``T`` (5),
-    ``seed`` (0), ``occlude`` (true), ``bar_phase`` (0). Frames (N, T, 1024); ``meta["bars"]`` is the (1024,)
-    bool mask of the occluded pixels."""
+    ``seed`` (0), ``occlude`` (true), ``bar_phase`` (0), ``fresh_motion`` (false: true draws new motion for the
+    same training digits at every epoch after the first, keeping their labels). Frames (N, T, 1024);
+    ``meta["bars"]`` is the (1024,) bool mask of the occluded pixels."""
     T, seed, phase, n_test = _ints(spec, "occluded_moving_mnist", T=5, seed=0, bar_phase=0, n_test=0)
     if T < 1 or n_test < 0:
         raise DataError("occluded_moving_mnist needs T >= 1 and n_test >= 0")
     occlude = _flag(spec.get("occlude", True))
     z = read_mnist(spec.get("root"), ("x_train", "y_train", "x_test", "y_test"))
-    motion = {"train": occluded_motion(len(z["x_train"]), T, np.random.default_rng([_TRAIN_TAG, seed])),
-              "test": occluded_motion(len(z["x_test"]), T, np.random.default_rng([_TEST_TAG, seed]))}
+    n_source = {"train": len(z["x_train"]), "test": len(z["x_test"])}
+
+    def motion(split: str, *entropy: int) -> np.ndarray:
+        tag = _TRAIN_TAG if split == "train" else _TEST_TAG
+        return occluded_motion(n_source[split], T, np.random.default_rng([tag, seed, *entropy]))
+
     train, valid = _split(np.arange(len(z["x_train"])), spec)
     index = {"train": train, "valid": valid, "test": np.arange(len(z["x_test"]))[:n_test or None]}
     source = {"train": "train", "valid": "train", "test": "test"}
-    frames = {k: occluded_sequences(downscale(z[f"x_{source[k]}"][i]), motion[source[k]][i], 32, occlude, phase)
-              for k, i in index.items()}
+    moves = {"train": motion("train"), "test": motion("test")}
+    digits = {k: downscale(z[f"x_{source[k]}"][i]) for k, i in index.items()}
+    frames = {k: occluded_sequences(digits[k], moves[source[k]][i], 32, occlude, phase) for k, i in index.items()}
     meta = {"labels": {k: z[f"y_{source[k]}"][i].astype(np.int64) for k, i in index.items()},
             "digits": index, "bars": bar_mask(32, phase).reshape(-1), "occluded": occlude, "T": T}
-    return Dataset("occluded_moving_mnist", frames["train"], frames["test"], frames["valid"], (32, 32), spec, meta)
+    out = Dataset("occluded_moving_mnist", frames["train"], frames["test"], frames["valid"], (32, 32), spec, meta)
+    if _flag(spec.get("fresh_motion", False)):
+        out.regenerate = lambda epoch: frames["train"] if int(epoch) == 0 else occluded_sequences(
+            digits["train"], motion("train", int(epoch))[index["train"]], 32, occlude, phase)
+        out.regenerate_keeps_labels = True
+    return out
 
 
 def moving_sequences(digits: np.ndarray, n: int, T: int, n_digits: int, rng: np.random.Generator,

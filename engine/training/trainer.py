@@ -231,7 +231,8 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
 
     def labels_of(split: str) -> np.ndarray | None:
         """One label per example of ``split``, for a model that takes them (module docstring); else None."""
-        if not getattr(module, "takes_labels", False) or regenerate is not None:
+        if not getattr(module, "takes_labels", False) or (regenerate is not None
+                                                           and not dataset.regenerate_keeps_labels):
             return None
         y = (dataset.meta.get("labels") or {}).get(split)
         y = None if y is None else np.asarray(y)
@@ -280,7 +281,7 @@ def train(ctx: Any, model: str, data: dict | str | Dataset, config: dict | Train
         if fresh.shape != dataset.train.shape:
             raise ValueError(f"{dataset.name}: regenerate({epoch}) gave shape {fresh.shape}, not "
                              f"{dataset.train.shape}")
-        return examples(fresh)
+        return examples(fresh, y_train)
 
     st = entry.trainer
     gen = torch.Generator(device=device)

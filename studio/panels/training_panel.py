@@ -27,7 +27,7 @@ MUSIC = ("transpose", "limit")
 #: which options each dataset takes (the other rows are hidden)
 OPTIONS = {"mnist": ("binarize", "limit", "valid"), "folder": ("path", "binarize", "limit", "valid"),
            "bouncing_balls": ("n_train", "T", "n_balls", "res", "valid"),
-           "occluded_moving_mnist": ("limit", "valid"), "moving_mnist": ("n_train", "T", "valid"),
+           "occluded_moving_mnist": ("fresh_motion", "limit", "valid"), "moving_mnist": ("n_train", "T", "valid"),
            "mocap_mit": ("T", "limit", "valid"), "bvh": ("path", "T", "limit", "valid"),
            "nottingham": MUSIC, "jsb_chorales": MUSIC, "piano_midi_de": MUSIC, "musedata": MUSIC,
            "midi_folder": ("path", *MUSIC)}
@@ -76,7 +76,7 @@ def sequence_data_for(info: dict) -> dict:
     if config.get("visible") == "gaussian":
         return {"name": "mocap_mit"}
     if info.get("kind") == "ladder" and n == 32 * 32:
-        return {"name": "occluded_moving_mnist"}
+        return {"name": "occluded_moving_mnist", "fresh_motion": True}
     if (info.get("music") or info.get("kind") == "ladder") and res * res != n:
         return {"name": "nottingham"}
     return {"name": "bouncing_balls", "res": res if res * res == n else 30}
@@ -108,6 +108,10 @@ class DataSelector(QGroupBox):
         self.transpose = QCheckBox("to C major / A minor")
         self.transpose.setToolTip("Move every piece to C major or A minor (by the key its notes suggest): "
                                   "fewer keys to learn from little data")
+        self.fresh_motion = QCheckBox("new motion every epoch")
+        self.fresh_motion.setChecked(True)
+        self.fresh_motion.setToolTip("After the first epoch every training digit moves anew (the same digits and "
+                                     "labels): without it the recurrent levels learn the training videos by heart")
         self.limit = _spin(0, 10_000_000, 0, "Use only the first N training examples or pieces (0: all)", "all")
         self.valid = _spin(0, 1_000_000, 0, "Hold out the last N training examples for validation curves")
         self.n_train = _spin(1, 1_000_000, 4000, "Training videos (drawn afresh every epoch; the paper: 4000)")
@@ -117,12 +121,13 @@ class DataSelector(QGroupBox):
         self.res = _spin(2, 256, 30, "Video frames are res × res pixels (30: 900 visible units)")
         self.form = QFormLayout(self)
         self.rows: dict[str, QWidget] = {"path": self.folder_row, "binarize": self.binarize,
-                                         "transpose": self.transpose, "limit": self.limit,
+                                         "transpose": self.transpose, "fresh_motion": self.fresh_motion,
+                                         "limit": self.limit,
                                          "valid": self.valid, "n_train": self.n_train, "T": self.T,
                                          "n_balls": self.n_balls, "res": self.res}
         self.form.addRow("Dataset", self.dataset)
         for key, title in (("path", "Folder"), ("binarize", "Binarise"), ("transpose", "Transpose"),
-                           ("n_train", "Videos"),
+                           ("fresh_motion", "Motion"), ("n_train", "Videos"),
                            ("T", "Frames"), ("n_balls", "Balls"), ("res", "Resolution"), ("limit", "Examples"),
                            ("valid", "Validation")):
             self.form.addRow(title, self.rows[key])
@@ -156,6 +161,8 @@ class DataSelector(QGroupBox):
             spec["binarize"] = self.binarize.currentText()
         if "transpose" in shown and self.transpose.isChecked():
             spec["transpose"] = True
+        if "fresh_motion" in shown and self.fresh_motion.isChecked():
+            spec["fresh_motion"] = True
         if "path" in shown:
             spec["path"] = self.folder.text()
         for name in ("n_train", "T", "n_balls", "res"):
@@ -172,6 +179,8 @@ class DataSelector(QGroupBox):
             self.dataset.setCurrentIndex(i)
         self.binarize.setCurrentText(spec.get("binarize", "stochastic"))
         self.transpose.setChecked(bool(spec.get("transpose")))
+        if spec.get("name") == "occluded_moving_mnist":
+            self.fresh_motion.setChecked(bool(spec.get("fresh_motion")))
         self.folder.setText(spec.get("path", ""))
         defaults = {"n_train": 4000, "T": DEFAULT_T.get(spec.get("name", ""), 50), "n_balls": 3,
                     "res": 30, "limit": 0, "valid": 0}
