@@ -5,8 +5,9 @@ optimiser through the engine's train job (the ablations are cheaper an update: e
 amounts of training, not architectures). LSTM cells, as in the paper; after the first epoch each training
 digit moves anew every epoch (``fresh_motion``), so no model can learn the training videos by heart.
 
-    python benchmarks/ladder_occluded_mnist.py                  # 2 epochs each: about 20 minutes on 2 cores
-    python benchmarks/ladder_occluded_mnist.py --limit 6000     # a quick look
+    python benchmarks/ladder_occluded_mnist.py --jobs 2                # 2 epochs each: about 10 minutes on 2 cores
+    python benchmarks/ladder_occluded_mnist.py --jobs 2 --epochs 6     # the README's figures: about 26 minutes
+    python benchmarks/ladder_occluded_mnist.py --limit 6000            # a quick look
 
 Reports for each: ``class_error`` (the digit read off the top level after the last frame, on the test
 sequences) and ``pred_error`` (the squared error of the predicted next frame, summed over its 1024 pixels,
