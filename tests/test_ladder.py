@@ -175,10 +175,9 @@ def videos(mnist_root):
     return load_dataset({**MNIST, "root": str(mnist_root)})
 
 
-def test_training_on_occluded_moving_mnist_lowers_both_costs_with_the_right_labels(engine, videos):
-    got, seen = [], []
-    engine.subscribe(got.append)
-    name = engine.call(jobs.create_model, "ladder", SMALL, seed=0)["name"]
+def record_training_steps(engine, name: str) -> list:
+    """The (batch, labels) of every training step model ``name`` takes from now on."""
+    seen = []
 
     def spy(ctx):
         m = ctx.registry[name].module
@@ -189,6 +188,14 @@ def test_training_on_occluded_moving_mnist_lowers_both_costs_with_the_right_labe
             return step(v, gen, mask=mask, labels=labels)
         m.training_step = recording
     engine.call(spy)
+    return seen
+
+
+def test_training_on_occluded_moving_mnist_lowers_both_costs_with_the_right_labels(engine, videos):
+    got = []
+    engine.subscribe(got.append)
+    name = engine.call(jobs.create_model, "ladder", SMALL, seed=0)["name"]
+    seen = record_training_steps(engine, name)
     engine.submit(train, name, videos, TC).result(120)
     y = videos.meta["labels"]["train"]
     assert len(seen) == 5 * (len(videos.train) // 25)
@@ -206,17 +213,7 @@ def test_training_on_occluded_moving_mnist_lowers_both_costs_with_the_right_labe
 def test_fresh_motion_keeps_each_video_with_its_digits_label(engine, mnist_root):
     data = load_dataset({**MNIST, "root": str(mnist_root), "fresh_motion": True})
     name = engine.call(jobs.create_model, "ladder", SMALL, seed=0)["name"]
-    seen = []
-
-    def spy(ctx):
-        m = ctx.registry[name].module
-        step = m.training_step
-
-        def recording(v, gen, mask=None, labels=None):
-            seen.append((v.clone(), labels))
-            return step(v, gen, mask=mask, labels=labels)
-        m.training_step = recording
-    engine.call(spy)
+    seen = record_training_steps(engine, name)
     engine.submit(train, name, data, {**TC, "epochs": 3, "batch_size": 40}).result(120)
     spe, y = len(data.train) // 40, data.meta["labels"]["train"]
     for epoch in range(3):  # epochs 1 and 2 train on new motion of the same digits, still labelled
