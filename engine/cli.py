@@ -152,8 +152,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             return 2
         if has_ckpt:
             info = runner.call(jobs.load_model, str(out), expected_kind=args.kind)
-            if _config_values(args, fam.config_cls):
-                print("boltzmann: resuming: model options are taken from the checkpoint", file=sys.stderr)
+            given = _config_values(args, fam.config_cls)
+            tunable = {k: v for k, v in given.items() if k in getattr(fam.module_cls, "TRAINING_OPTIONS", ())}
+            if tunable:  # how it learns may change (an RBM fine-tuned with another learning rule)
+                info = runner.call(jobs.retune, info["name"], tunable)
+            if set(given) - set(tunable):
+                print("boltzmann: resuming: model options other than "
+                      f"{', '.join(getattr(fam.module_cls, 'TRAINING_OPTIONS', ())) or 'none'} are taken from the "
+                      "checkpoint", file=sys.stderr)
         else:
             cfg = {"n_visible": dataset.dim, **_config_values(args, fam.config_cls)}
             seed = _config_values(args, TrainConfig).get("seed", 0)

@@ -346,6 +346,31 @@ def set_mode(ctx: Any, model: str, mode: str) -> dict:
     return entry.info()
 
 
+def retune(ctx: Any, model: str, changes: dict[str, Any]) -> dict:
+    """Change options of a trained model that only say how it learns (its family's ``TRAINING_OPTIONS``: an
+    RBM's learning rule and Gibbs steps, say) and keep its weights; the next training run starts fresh
+    optimiser buffers and chains. Any other option is refused: it would change what the weights mean."""
+    import dataclasses
+
+    entry = ctx.registry[model]
+    allowed = tuple(getattr(entry.module, "TRAINING_OPTIONS", ()))
+    other = sorted(set(changes) - set(allowed))
+    if other:
+        can = ", ".join(allowed) if allowed else "none"
+        raise ValueError(f"{', '.join(other)} cannot change once a {entry.kind} model exists (it can change: {can})")
+    if entry.training:
+        raise ValueError(f"{model!r} is training: stop it before changing how it trains")
+    new = config_from_dict(type(entry.config), {**dataclasses.asdict(entry.config), **changes})
+    if new != entry.config:
+        entry.config = entry.module.config = new
+        if hasattr(entry.module, "forget_chains"):
+            entry.module.forget_chains()
+        entry.trainer.pop("optimizer", None)
+        entry.dirty = True
+        ctx.registry.changed(model)
+    return entry.info()
+
+
 def model_history(ctx: Any, model: str) -> list[dict]:
     return [dict(r) for r in ctx.registry[model].history]
 

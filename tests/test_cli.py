@@ -115,3 +115,17 @@ def test_the_console_script_runs(tmp_path):
     out = subprocess.run([sys.executable, "-m", "engine.cli", "--help"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and "train" in out.stdout
+
+
+def test_resume_can_change_how_an_rbm_learns_but_not_its_shape(trained, tmp_path, capsys):
+    """Fine-tuning for inpainting: --resume --sampler mp keeps the weights and switches the learning rule; an
+    option that would change what the weights mean (--hidden) is still taken from the checkpoint."""
+    out = tmp_path / "inpaint"
+    assert main(["export", str(trained), str(out)]) == 0
+    capsys.readouterr()
+    assert main(["train", "rbm", "--data", "mnist", "--epochs", "3", "--out", str(out), "--resume", "--sampler",
+                 "mp", "--k", "3", *TINY]) == 0
+    assert "taken from the checkpoint" in capsys.readouterr().err  # TINY's --hidden 12: the same, not applied
+    meta = json.loads((out / "model.json").read_text())
+    assert (meta["config"]["sampler"], meta["config"]["k"], meta["config"]["n_hidden"]) == ("mp", 3, 12)
+    assert meta["trainer"]["step"] == 30

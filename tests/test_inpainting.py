@@ -78,6 +78,20 @@ def test_an_empty_mask_returns_the_image(engine):
     image = np.linspace(0, 1, 36, dtype=np.float32).reshape(6, 6)
     out, frames = frames_of(engine, inpaint, name, image, np.zeros((6, 6), bool), variations=2)
     np.testing.assert_array_equal(out["images"], np.stack([image, image]))
+    np.testing.assert_array_equal(out["expected"], image)
+
+
+def test_the_expected_completion_averages_every_variation_over_the_second_half(engine):
+    """``expected``: the chains' pixel means over steps 6..10 of 10 and over the 3 variations, known pixels
+    exact; the frames the job shows are those means, so their average is the same number."""
+    name = digit_rbm(engine)
+    image = (np.random.default_rng(1).random((6, 6)) < 0.5).astype(np.float32)
+    mask = np.zeros((6, 6), bool)
+    mask[:, :3] = True
+    out, frames = frames_of(engine, inpaint, name, image, mask, steps=10, variations=3, seed=2)
+    assert out["expected"].shape == (6, 6)
+    np.testing.assert_allclose(out["expected"], np.mean(frames[5:10], axis=(0, 1)), atol=1e-6)
+    np.testing.assert_array_equal(out["expected"][~mask], image[~mask])
 
 
 def test_a_bigger_image_is_fitted_to_the_model():
@@ -100,3 +114,27 @@ def test_the_image_shape_comes_from_the_data_and_a_sequence_model_is_refused(eng
     seq = engine.call(jobs.create_model, "rtrbm", {"n_visible": 36, "n_hidden": 4}, name="seq")["name"]
     with pytest.raises(JobError, match="sequences"):
         engine.call(image_shape, seq)
+
+
+def test_retune_switches_a_trained_rbm_to_multi_prediction_and_keeps_its_weights(engine):
+    """The fine-tune for inpainting: retune changes how the RBM learns, drops its optimiser state and chains,
+    keeps its weights, and refuses options that would change what the weights mean; training then runs mp."""
+    from engine.data import Dataset
+    from engine.training.trainer import train
+
+    name = digit_rbm(engine)
+    rng = np.random.default_rng(0)
+    empty = np.zeros((0, 36), np.float32)
+    data = Dataset("bits", (rng.random((40, 36)) < 0.3).astype(np.float32), empty, empty, (6, 6))
+    engine.submit(train, name, data, {"epochs": 1, "batch_size": 10}).result(timeout=60)
+    W = engine.call(lambda ctx: ctx.registry[name].module.W.detach().clone())
+    assert engine.call(lambda ctx: "optimizer" in ctx.registry[name].trainer)
+    with pytest.raises(JobError, match="n_hidden cannot change"):
+        engine.call(jobs.retune, name, {"n_hidden": 9})
+    info = engine.call(jobs.retune, name, {"sampler": "mp", "k": 4})
+    assert (info["config"]["sampler"], info["config"]["k"]) == ("mp", 4)
+    entry = engine.call(lambda ctx: ctx.registry[name])
+    assert "optimizer" not in entry.trainer and entry.module.chain_h is None and entry.dirty
+    assert (entry.module.W == W).all()
+    out = engine.submit(train, name, data, {"epochs": 2, "batch_size": 10}).result(timeout=60)
+    assert out["step"] == 8 and not (entry.module.W == W).all()

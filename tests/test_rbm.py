@@ -192,3 +192,98 @@ def test_standard_params_define_the_same_free_energy_for_gaussian_visibles():
         (x - m.mu) @ m.W + m.c).sum(1)
     d = fc - a
     assert torch.allclose(d, d[0].expand_as(d), atol=1e-10)
+
+
+# ----- multi-prediction training (inpainting) -----
+def test_random_masks_hide_halves_rectangles_and_pixels_never_all_or_nothing():
+    from engine.models.masks import random_masks
+
+    g = torch.Generator().manual_seed(0)
+    m = random_masks(600, 64, g)
+    assert m.shape == (600, 64) and m.dtype == torch.bool
+    assert m.any(1).all() and (~m).any(1).all()
+    img = m.view(-1, 8, 8)
+    rows_same, cols_same = (img == img[:, :1]).all((1, 2)), (img == img[:, :, :1]).all((1, 2))
+    halves = (img == img[:, :, :1]).all(2).all(1) | (img == img[:, :1, :]).all(1).all(1)
+    assert halves.sum() > 100  # a side cut: every row (or column) alike
+    assert not (rows_same & cols_same).any()
+    # the same generator state gives the same masks; visibles that are no square get pixel subsets only
+    assert torch.equal(random_masks(50, 64, torch.Generator().manual_seed(3)),
+                       random_masks(50, 64, torch.Generator().manual_seed(3)))
+    assert random_masks(400, 88, g).float().mean(0).std() < 0.1  # no spatial structure to the 88 notes
+
+
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_completion_cost_is_mean_field_inpainting_with_the_standard_parameters(visible):
+    """completion_cost runs k clamped mean-field steps of the equivalent plain RBM, so the centring offsets do
+    not change it, and it scores the true hidden pixels under the last step."""
+    m = tiny(V=9, H=5, visible=visible, k=3)
+    g = torch.Generator().manual_seed(2)
+    v = (torch.rand(4, 9, generator=g) < 0.5).double() if visible == "bernoulli" else torch.randn(4, 9,
+                                                                                                   generator=g).double()
+    hidden = torch.rand(4, 9, generator=g) < 0.5
+    p = m.standard_params()
+    q = torch.where(hidden, torch.full_like(v, 0.5 if visible == "bernoulli" else 0.0), v)
+    for _ in range(3):
+        mean = m.visible_mean(m.hidden_probs(q, p), p)
+        q = torch.where(hidden, mean, v)
+    if visible == "bernoulli":
+        want = -(v * mean.log() + (1 - v) * (1 - mean).log())
+    else:
+        want = (v - mean) ** 2 / 2
+    with torch.no_grad():
+        got = m.completion_cost(v, hidden)
+    assert torch.allclose(got, (want * hidden).sum(1), atol=1e-9)
+
+
+def test_multi_prediction_training_teaches_an_rbm_to_fill_in_bars():
+    """Images of 4x4 bars (one full row or column): after mp training from a random start the mean-field
+    completion of a hidden corner (which the rest of each image determines) is far better than before, and
+    the step fills .grad for W, b and c."""
+    g = torch.Generator().manual_seed(0)
+    bars = torch.zeros(8, 4, 4)
+    for i in range(4):
+        bars[i, i, :] = 1
+        bars[4 + i, :, i] = 1
+    data = bars.view(8, 16)
+    m = RBM(RBMConfig(n_visible=16, n_hidden=16, sampler="mp", k=5, init_std=0.1), generator=g)
+    m.begin_training(data, g)
+    test_masks = torch.zeros(8, 4, 4, dtype=torch.bool)
+    test_masks[:, 2:, 2:] = True  # the bottom right quarter hidden
+    test_masks = test_masks.view(8, 16)
+    before = m.completion_cost(data, test_masks).mean().item()
+    opt = torch.optim.Adam(m.parameters(), 0.05)
+    for _ in range(300):
+        m.training_step(data[torch.randint(8, (16,), generator=g)], g)
+        assert all(t.grad is not None for t in (m.W, m.b, m.c))
+        opt.step()
+        m.after_update()
+    after = m.completion_cost(data, test_masks).mean().item()
+    assert after < 0.25 * before, (before, after)
+
+
+def test_the_mp_rule_with_a_likelihood_weight_adds_that_much_of_the_pcd_gradient():
+    """likelihood_weight w: .grad = w * (the PCD-k gradient) + (the multi-prediction gradient), each drawn with
+    the same random numbers as when computed alone; w = 0 leaves no PCD chains behind."""
+    import copy
+
+    from engine.models.masks import random_masks
+
+    m = tiny(V=16, H=5, sampler="mp", k=2, likelihood_weight=0.3)
+    v = (torch.rand(6, 16, generator=torch.Generator().manual_seed(1)) < 0.5).double()
+    hybrid, g = copy.deepcopy(m), torch.Generator().manual_seed(5)
+    hybrid.training_step(v, g)
+    pcd, g2 = copy.deepcopy(m), torch.Generator().manual_seed(5)
+    pcd.config = RBMConfig(**{**pcd.config.__dict__, "sampler": "pcd"})
+    pcd.training_step(v, g2)
+    mp = copy.deepcopy(m)
+    with torch.enable_grad():
+        mp.completion_cost(v, random_masks(6, 16, g2)).mean().backward()
+    for name in ("W", "b", "c"):
+        want = 0.3 * getattr(pcd, name).grad + getattr(mp, name).grad
+        assert torch.allclose(getattr(hybrid, name).grad, want, atol=1e-10), name
+    assert hybrid.chain_h is not None and torch.equal(hybrid.chain_h, pcd.chain_h)
+    alone = copy.deepcopy(m)
+    alone.config = RBMConfig(**{**alone.config.__dict__, "likelihood_weight": 0.0})
+    alone.training_step(v, torch.Generator().manual_seed(5))
+    assert alone.chain_h is None and alone.W.grad is not None

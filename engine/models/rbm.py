@@ -1,4 +1,5 @@
-"""Restricted Boltzmann Machines with Bernoulli or Gaussian visibles, trained by CD-k or PCD.
+"""Restricted Boltzmann Machines with Bernoulli or Gaussian visibles, trained by CD-k or PCD, and fine-tuned
+for inpainting by multi-prediction training.
 
 Energy, with ``x = v / sigma`` (``sigma = 1`` for Bernoulli visibles) and offsets ``mu`` (visible) and
 ``lam`` (hidden) that are zero unless the RBM is *centered* (Melchior, Fischer & Wiskott, JMLR 2016)::
@@ -11,6 +12,15 @@ Centering changes the gradient, not the family of distributions: :meth:`RBM.stan
 equivalent plain RBM (W, b, c, sigma), which every evaluation routine uses. Gradients are written by hand
 into ``.grad`` (one fused matmul for the positive and negative hidden statistics and one for the weight
 gradient): that runs near this CPU's matmul peak, a third faster than an autograd surrogate.
+
+Multi-prediction training (``sampler="mp"``; Goodfellow, Mirza, Courville & Bengio, "Multi-Prediction Deep
+Boltzmann Machines", NIPS 2013) instead back-propagates through inference: each example gets a random mask
+(:func:`engine.models.masks.random_masks`: a half, a rectangle or a random subset of the pixels), its hidden
+pixels start at 0.5 (Gaussian: 0) and ``k`` clamped mean-field steps ``q <- E[v | E[h | q]]`` fill them; the
+cost is the cross-entropy (Gaussian: the squared error over 2 sigma^2) of the true pixels under the last step.
+It trains the conditionals that clamped Gibbs sampling draws from, so inpainting improves; alone it blurs the
+RBM's free samples, so ``likelihood_weight`` (default 1) adds that much of the PCD-k gradient, which keeps the
+model of whole images sharp (and, on MNIST, inpaints better still: ``benchmarks/inpainting.py``).
 """
 from __future__ import annotations
 
@@ -22,7 +32,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from engine.config import param
+from engine.models.masks import random_masks
 from engine.models.sampling import Bernoulli16, sample_bernoulli
+
+SAMPLERS = ("cd", "pcd", "mp")
 
 
 @dataclass
@@ -32,9 +45,16 @@ class RBMConfig:
     visible: str = param("bernoulli", "Visible units: binary (bernoulli) or real-valued with unit "
                          "variance on standardised data (gaussian).", choices=("bernoulli", "gaussian"))
     learn_sigma: bool = param(False, "Gaussian visibles only: learn a standard deviation per visible unit.")
-    sampler: str = param("pcd", "Negative phase: contrastive divergence from the data (cd) or "
-                         "persistent chains kept across updates (pcd).", choices=("cd", "pcd"))
-    k: int = param(1, "Gibbs steps per update.", min=1, max=1000)
+    sampler: str = param("pcd", "Learning rule: contrastive divergence, its negative phase from the data (cd) or "
+                         "from persistent chains kept across updates (pcd); or multi-prediction (mp), which "
+                         "teaches the RBM to inpaint: random parts of each image are hidden and filled in by "
+                         "mean-field steps with the rest clamped, and the error is back-propagated. Best as a "
+                         "fine-tune of an RBM trained by PCD.", choices=SAMPLERS, label="Learning rule")
+    k: int = param(1, "Gibbs steps per update (mp: mean-field steps of each completion).", min=1, max=1000)
+    likelihood_weight: float = param(1.0, "mp only: weight of the likelihood gradient (PCD-k, its chains kept "
+                                     "across updates) added to the multi-prediction one, so that the RBM stays a "
+                                     "sharp model of whole images while it learns to inpaint (0: multi-prediction "
+                                     "alone; its samples blur).", min=0.0, max=100.0, label="Likelihood weight")
     n_chains: int = param(0, "Persistent chains for PCD (0: one per example of a mini-batch).", min=0,
                           max=100_000)
     centered: bool = param(True, "Centre visibles and hiddens by their means (Melchior et al. 2016): "
@@ -64,6 +84,8 @@ class StandardParams:
 
 class RBM(nn.Module):
     kind = "rbm"
+    #: options that only say how the RBM learns: :func:`engine.jobs.retune` changes them on a trained model
+    TRAINING_OPTIONS = ("sampler", "k", "likelihood_weight", "n_chains", "offset_rate")
 
     def __init__(self, config: RBMConfig, generator: torch.Generator | None = None) -> None:
         super().__init__()
@@ -152,6 +174,10 @@ class RBM(nn.Module):
     def _sigma_or_one(self) -> Tensor | float:
         return self.sigma() if self.gaussian else 1.0
 
+    def forget_chains(self) -> None:
+        """Drop the persistent chains: the next PCD update starts them afresh at data points."""
+        self.chain_h = None
+
     @torch.no_grad()
     def init_chains(self, data: Tensor, n: int, generator: torch.Generator | None) -> None:
         idx = torch.randint(len(data), (n,), generator=generator, device=data.device)
@@ -179,7 +205,8 @@ class RBM(nn.Module):
 
     @torch.no_grad()
     def training_step(self, v_pos: Tensor, generator: torch.Generator | None) -> None:
-        """Write the CD-k / PCD-k estimate of the negative log-likelihood gradient into ``.grad``.
+        """Write the CD-k / PCD-k estimate of the negative log-likelihood gradient into ``.grad``; with the
+        ``mp`` rule the multi-prediction gradient plus ``likelihood_weight`` times the PCD-k one.
 
         Works in the centred parametrisation directly: visibles and hiddens are centred before the matmuls,
         so the centred gradient costs nothing over the plain one. The data rows and the chains' rows share
@@ -187,10 +214,29 @@ class RBM(nn.Module):
         :class:`~engine.models.sampling.Bernoulli16`.
         """
         cfg = self.config
+        if cfg.sampler != "mp":
+            self._likelihood_step(v_pos, generator, persistent=cfg.sampler == "pcd")
+            return
+        weight = cfg.likelihood_weight
+        if weight:
+            self._likelihood_step(v_pos, generator, persistent=True)
+            for p in self.parameters():
+                if p.grad is not None:
+                    p.grad.mul_(weight)
+        else:
+            for p in self.parameters():
+                p.grad = None
+            self._pos_hidden_mean = None  # the offsets stay put: they do not change the distribution anyway
+        with torch.enable_grad():  # adds the multi-prediction gradient to what is there
+            self._multi_prediction_step(v_pos, generator)
+
+    def _likelihood_step(self, v_pos: Tensor, generator: torch.Generator | None, persistent: bool) -> None:
+        """The CD-k (PCD-k when ``persistent``) gradient into ``.grad``."""
+        cfg = self.config
         B = v_pos.shape[0]
         sigma = self.sigma() if self.gaussian else None
         bern = self._bern
-        if cfg.sampler == "pcd":
+        if persistent:
             if self.chain_h is None or (cfg.n_chains == 0 and self.chain_h.shape[0] != B):
                 self.init_chains(v_pos, cfg.n_chains or B, generator)
             h = self.chain_h
@@ -217,7 +263,7 @@ class RBM(nn.Module):
         if cfg.centered:
             X.sub_(self.mu)
         torch.addmm(self.c, X, self.W, out=Q).sigmoid_()
-        if cfg.sampler == "pcd":
+        if persistent:
             self.chain_h = bern(Q[B:], generator, out=torch.empty_like(h))
         pos_mean = Q[:B].mean(0)
         d_h = Q[B:].mean(0) - pos_mean
@@ -233,6 +279,35 @@ class RBM(nn.Module):
         self.b.grad = d_x / sigma if sigma is not None else d_x
         if cfg.learn_sigma:
             self.log_sigma.grad = self._log_sigma_grad(v_pos, v_neg, self.standard_params())
+
+    def completion_cost(self, v: Tensor, hidden: Tensor) -> Tensor:
+        """Multi-prediction cost of ``v`` (B, V) with the pixels where ``hidden`` is True filled in by ``k``
+        clamped mean-field steps: per example, the negative log-likelihood of the true hidden pixels under the
+        last step's means (differentiable in the parameters)."""
+        sigma = self.sigma() if self.gaussian else None
+        b = self.b - (self.W @ self.lam) * (sigma if sigma is not None else 1.0)  # standard_params(), as
+        c = self.c - self.mu @ self.W  # functions of the trained parameters
+        q = torch.where(hidden, torch.full_like(v, 0.0 if sigma is not None else 0.5), v)
+        pre = q
+        for _ in range(self.config.k):
+            h = torch.sigmoid(torch.addmm(c, q / sigma if sigma is not None else q, self.W))
+            pre = h @ self.W.T
+            if sigma is None:
+                pre = pre + b
+                q = torch.where(hidden, torch.sigmoid(pre), v)
+            else:
+                pre = b + sigma * pre
+                q = torch.where(hidden, pre, v)
+        if sigma is None:
+            err = F.binary_cross_entropy_with_logits(pre, v, reduction="none")
+        else:
+            err = ((v - pre) / sigma) ** 2 / 2
+        return (err * hidden).sum(1)
+
+    def _multi_prediction_step(self, v: Tensor, generator: torch.Generator | None) -> None:
+        """Add the gradient of the mean multi-prediction cost of a batch (random masks) to ``.grad``."""
+        hidden = random_masks(v.shape[0], self.config.n_visible, generator, v.device)
+        self.completion_cost(v, hidden).mean().backward()
 
     def _log_sigma_grad(self, v_pos: Tensor, v_neg: Tensor, p: StandardParams) -> Tensor:
         """d(-log p)/d(log sigma) = <dF/ds>_data - <dF/ds>_model (centred form, b and lam as stored):
