@@ -1,10 +1,9 @@
 """Inpainting MNIST test digits: the RBM (clamped Gibbs), Variational Walkback (clamped cooling walk), the
 mean-image fill and the nearest training neighbour on the visible pixels.
 
-    python benchmarks/inpainting.py --walkback runs/bench-walkback-mnist-threshold
-    python benchmarks/inpainting.py --walkback CKPT --n-test 50 --steps 20      # a smoke run
-    python benchmarks/rbm_mnist.py --binarize threshold --hidden 1000 --budget 600 --out runs/rbm1000
-    python benchmarks/inpainting.py --rbm runs/rbm1000 --n-test 300              # the README's figures
+    python benchmarks/inpainting.py                                    # the README's figures, bundled models
+    python benchmarks/inpainting.py --n-test 50 --steps 20             # a smoke run
+    python benchmarks/inpainting.py --rbm resources/models/mnist-rbm --completion lowest-f   # the plain RBM
 
 Four masks hide part of each digit (binarised at 0.5): the bottom half, the left half, the centre 14x14 square,
 and a random 50% of the pixels (a fresh draw per digit). Each model fills the hidden pixels with the known ones
@@ -12,11 +11,14 @@ clamped at every step, through the same clamped samplers the engine's inpaint jo
 batched over digits, hidden pixels starting from coin flips as in :func:`engine.inpainting.inpaint`); a
 completion is the model's pixel means after its last step (the RBM: ``--steps`` Gibbs steps; walkback: its
 clamped cooling walk, as the paper inpaints, plus any T = 1 steps up to ``--walkback-steps``). The RBM runs
-``--variations`` chains per digit and keeps the one with the lowest free energy, its most probable
-completion, as the studio's Inpaint view ranks variations; the walkback operator has no free energy to rank
-by and runs one chain. Scores: the mean squared error on the hidden pixels, and the accuracy with which a
-fixed classifier (an MLP trained here on full training digits) recognises the true label of the completed
-digit. Target: the best model beats the nearest neighbour on label accuracy for every mask, and reaches 80%
+``--variations`` chains per digit; its completion is their average over the second half of the steps, the
+expected completion (the Inpaint view's "average" thumbnail), or with ``--completion lowest-f`` the chain with
+the lowest free energy, its most probable completion (the Inpaint view's first variation). The default RBM
+is the bundled one fine-tuned for inpainting by multi-prediction with its likelihood
+(``resources/models/mnist-rbm-inpaint``, made as ``resources/README.md`` says); the walkback operator has no
+free energy to rank by and runs one chain. Scores: the mean squared error on the hidden pixels, and the
+accuracy with which a fixed classifier (an MLP trained here on full training digits) recognises the true label
+of the completed digit. Target: the best model beats the nearest neighbour on label accuracy for every mask, and reaches 80%
 with the bottom half hidden.
 """
 from __future__ import annotations
@@ -135,15 +137,15 @@ def model_fill(module, X, hidden, steps: int, seed: int, variations: int = 1, ch
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--walkback", help="a walkback checkpoint trained on MNIST (without it the walkback column "
-                   "is empty)")
-    p.add_argument("--rbm", default=str(ROOT / "resources" / "models" / "mnist-rbm"))
+    p.add_argument("--walkback", default=str(ROOT / "resources" / "models" / "mnist-walkback"),
+                   help="a walkback checkpoint trained on MNIST ('' : no walkback column)")
+    p.add_argument("--rbm", default=str(ROOT / "resources" / "models" / "mnist-rbm-inpaint"))
     p.add_argument("--n-test", type=int, default=1000, help="test digits (the first N)")
     p.add_argument("--steps", type=int, default=200, help="Gibbs steps of the RBM chains")
     p.add_argument("--variations", type=int, default=30, help="chains per digit; a model with a free energy "
                    "(the RBM) keeps the one it ranks most probable, as the Inpaint view orders them (1: one "
                    "chain, no choice)")
-    p.add_argument("--completion", default="lowest-f", choices=("lowest-f", "mean"), help="the RBM's completion: "
+    p.add_argument("--completion", default="mean", choices=("lowest-f", "mean"), help="the RBM's completion: "
                    "its most probable chain (lowest free energy, the Inpaint view's first) or the mean of all its "
                    "chains over their second half (the expected completion)")
     p.add_argument("--walkback-steps", type=int, default=0, help="steps of the walkback chains (0: its cooling walk "

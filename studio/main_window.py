@@ -33,11 +33,12 @@ from studio.widgets.notification import NotificationBar
 ROOT = Path(__file__).resolve().parents[1]
 #: the bundled pretrained model the studio opens with (made by the command in resources/README.md)
 DEMO_MODEL = ROOT / "resources" / "models" / "mnist-rbm"
-#: the bundled bouncing-balls RTRBM, Nottingham RNN-RBM and MNIST walkback operator, opened beside it when
-#: present, for the Video, Piano roll and Inpaint views
+#: the bundled bouncing-balls RTRBM, Nottingham RNN-RBM, MNIST walkback operator and the RBM fine-tuned for
+#: inpainting, opened beside it when present, for the Video, Piano roll and Inpaint views
 DEMO_VIDEO_MODEL = ROOT / "resources" / "models" / "balls-rtrbm"
 DEMO_MUSIC_MODEL = ROOT / "resources" / "models" / "nottingham-rnnrbm"
 DEMO_WALKBACK_MODEL = ROOT / "resources" / "models" / "mnist-walkback"
+DEMO_INPAINT_MODEL = ROOT / "resources" / "models" / "mnist-rbm-inpaint"
 #: bump when the dock layout changes, so an old saved layout is not restored onto new panels
 LAYOUT_VERSION = 2
 #: where each tool panel docks by default (View > Reset layout puts them back)
@@ -396,7 +397,7 @@ class MainWindow(QMainWindow):
         self.load_checkpoint(str(DEMO_MODEL), on_done=lambda info: self.sampling_panel.start())
         from engine import jobs
 
-        for folder in (DEMO_VIDEO_MODEL, DEMO_MUSIC_MODEL, DEMO_WALKBACK_MODEL):
+        for folder in (DEMO_VIDEO_MODEL, DEMO_MUSIC_MODEL, DEMO_WALKBACK_MODEL, DEMO_INPAINT_MODEL):
             if (folder / "model.json").is_file():
                 self.bridge.submit(jobs.load_model, str(folder), job_name=f"open the demo {folder.name}")
 

@@ -218,12 +218,16 @@ def test_the_panel_inpaints_a_test_digit_with_a_tiny_rbm_and_applies_a_variation
     panel.fps.setValue(0)
     with qtbot.waitSignal(panel.results_ready, timeout=30_000) as done:
         click(qtbot, w, "inpaint_run")
-    assert done.args == [3] and panel.results.shape == (3, 28, 28) and panel.thumbs.count() == 3
+    # three variations, most probable first (the RBM ranks them by free energy), then their average
+    assert done.args == [3] and panel.results.shape == (4, 28, 28) and panel.thumbs.count() == 4
     assert panel.canvas.previewing
-    assert "most probable first" in panel.status.text()  # the RBM ranks them by free energy
+    assert "most probable first" in panel.status.text() and "their average" in panel.status.text()
     tips = [panel.thumbs.item(k).toolTip() for k in range(3)]
     energies = [float(t.split("free energy ")[1].split(" ")[0]) for t in tips]
     assert energies == sorted(energies)
+    assert panel.thumbs.item(3).text() == "average" and "expected completion" in panel.thumbs.item(3).toolTip()
+    average = panel.results[3]
+    assert 0 < np.abs(average[selection] - panel.results[0][selection]).max() and (average >= 0).all()
 
     before = panel.doc.image.copy()
     panel.thumbs.setCurrentRow(1)
@@ -239,6 +243,14 @@ def test_the_panel_inpaints_a_test_digit_with_a_tiny_rbm_and_applies_a_variation
     panel.doc.undo_stack.undo()
     np.testing.assert_array_equal(panel.doc.image, before)
     np.testing.assert_array_equal(panel.doc.selection(), selection)  # undo leaves the mask as it was
+    with qtbot.waitSignal(panel.results_ready, timeout=30_000):
+        click(qtbot, w, "inpaint_run")
+    panel.thumbs.setCurrentRow(3)
+    average = panel.results[3].copy()
+    click(qtbot, w, "inpaint_apply")
+    assert "Applied the average" in panel.status.text()
+    np.testing.assert_array_equal(panel.doc.image[selection], average[selection])
+    assert "average" in panel.doc.undo_stack.text(panel.doc.undo_stack.count() - 1)
 
 
 

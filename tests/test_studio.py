@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
-from studio.main_window import DEMO_MODEL, DEMO_MUSIC_MODEL, DEMO_VIDEO_MODEL
+from studio.main_window import DEMO_INPAINT_MODEL, DEMO_MODEL, DEMO_MUSIC_MODEL, DEMO_VIDEO_MODEL
 from studio.settings import Settings
 from windows import make_window, window_fixture
 
@@ -132,9 +132,27 @@ def test_a_music_generator_trains_on_music_and_switches_to_professor_forcing(qtb
     panel.curves.flush()
     assert panel.curves.n_points("disc_accuracy") >= 1 and panel.curves.n_points("gen_cost_f") >= 1
     assert "professor forcing" in panel.log.toPlainText()
-    window.create_model("rbm", TINY, "still-an-rbm")
-    qtbot.waitUntil(lambda: window.library.current == "still-an-rbm", timeout=10_000)
+    window.create_model("walkback", {"n_visible": 784, "n_hidden": 8, "n_layers": 1}, "no-switch")
+    qtbot.waitUntil(lambda: window.library.current == "no-switch", timeout=10_000)
     assert not panel.mode_box.isVisibleTo(panel) and panel.data.key() == "mnist"
+
+
+def test_an_rbm_switches_its_learning_rule_to_inpainting_and_trains_on(qtbot, window):
+    """The RBM's switch: PCD -> multi-prediction keeps its weights and the next run trains by inpainting."""
+    panel = window.training_panel
+    window.create_model("rbm", TINY, "fine-tune")
+    qtbot.waitUntil(lambda: window.library.current == "fine-tune", timeout=10_000)
+    assert panel.mode_box.isVisibleTo(panel) and panel.mode_box.title() == "Restricted Boltzmann machine"
+    assert panel.mode.currentData() == "pcd" and panel.mode.findData("teacher") == -1
+    panel.mode.setCurrentIndex(panel.mode.findData("mp"))
+    panel.mode.activated.emit(panel.mode.currentIndex())
+    qtbot.waitUntil(lambda: window.library.infos["fine-tune"]["config"]["sampler"] == "mp", timeout=10_000)
+    assert "multi-prediction" in panel.log.toPlainText()
+    panel.data.limit.setValue(200)
+    set_training(window, epochs=1, batch_size=50)
+    click(qtbot, window, "train_start")
+    qtbot.waitUntil(lambda: panel.handle is None, timeout=60_000)
+    assert window.library.infos["fine-tune"]["step"] == 4 and panel.mode.currentData() == "mp"
 
 
 def test_a_ladder_gets_the_occluded_digits_and_each_video_set_its_own_length(qtbot, window):
@@ -327,6 +345,11 @@ def test_the_bundled_demo_opens_and_samples(qtbot, tmp_path, mnist_root):
     assert (DEMO_MUSIC_MODEL / "model.json").is_file(), "the bundled music demo is missing from resources/"
     qtbot.waitUntil(lambda: "nottingham-rnnrbm" in w.library.infos, timeout=20_000)
     assert w.library.infos["nottingham-rnnrbm"]["kind"] == "rnnrbm"
+    # and the RBM fine-tuned for inpainting, for the Inpaint view (it learns by multi-prediction)
+    assert (DEMO_INPAINT_MODEL / "model.json").is_file(), "the bundled inpainting RBM is missing from resources/"
+    qtbot.waitUntil(lambda: "mnist-rbm-inpaint" in w.library.infos, timeout=20_000)
+    assert w.library.infos["mnist-rbm-inpaint"]["config"]["sampler"] == "mp"
+    assert "mnist-rbm-inpaint" in w.panels["inpaint"].image_models()
     w.close()
 
 

@@ -34,6 +34,8 @@ from studio.widgets.controls import Throttle, spin_box
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".tif", ".tiff", ".webp")
 THUMB = 88
 HINT = "Open an image (or drop a PNG / JPEG here) or pick a test digit, paint over the part to replace, Inpaint."
+#: the label of the last thumbnail: the average of the variations (the expected completion)
+AVERAGE = "average"
 
 
 class InpaintPanel(QWidget):
@@ -328,16 +330,26 @@ class InpaintPanel(QWidget):
     def _on_done(self, out: dict) -> None:
         self.handle = None
         self._latest = None
-        self._finish(np.asarray(out["images"], np.float32))
-        n = len(self.results)
+        images = np.asarray(out["images"], np.float32)
+        n = len(images)
+        expected = out.get("expected")
+        if expected is not None and n > 1:  # the average, after the variations
+            images = np.concatenate([images, np.asarray(expected, np.float32)[None]])
+        self._finish(images)
         fe = out.get("free_energy")
         ranked = fe is not None and n > 1
         for k in range(min(n, self.thumbs.count())):
             self.thumbs.item(k).setToolTip(
                 f"Variation {k + 1}" + (f" · free energy {fe[k]:.1f} (lower: more probable)" if fe else ""))
+        if len(images) > n:
+            item = self.thumbs.item(n)
+            item.setText(AVERAGE)
+            item.setToolTip(f"The average of the {n} variations over their last half of the steps: the model's "
+                            "expected completion,\nsmoother than any one of them and the best guess on average "
+                            "(the best of an RBM fine-tuned for inpainting)")
         self.status.setText(f"{self._job['model']}: done · " + (
-            f"{n} variations{', most probable first' if ranked else ''}: click one to look at it, Apply to "
-            "keep it" if n > 1 else "Apply to keep it") + " (Undo takes it back)")
+            f"{n} variations{', most probable first' if ranked else ''} and their average: click one to look at "
+            "it, Apply to keep it" if n > 1 else "Apply to keep it") + " (Undo takes it back)")
         self.results_ready.emit(n)
 
     def _on_job_end(self, e: Any) -> None:
@@ -409,10 +421,12 @@ class InpaintPanel(QWidget):
             return None
         k = self.chosen if k is None else int(k)
         job = self._job or {}
+        what = ("the average of the variations" if self.thumbs.count() > k and self.thumbs.item(k).text() == AVERAGE
+                else f"variation {k + 1}")
         cmd = self.doc.apply_result(self.results[k], f"inpaint with {job.get('model', 'the model')} "
-                                                     f"(variation {k + 1}, seed {job.get('seed', 0)})")
+                                                     f"({what}, seed {job.get('seed', 0)})")
         self.close_variations()
-        self.status.setText(f"Applied variation {k + 1}. Undo (Ctrl+Z) takes it back.")
+        self.status.setText(f"Applied {what}. Undo (Ctrl+Z) takes it back.")
         self.result_applied.emit(k)
         return cmd
 

@@ -2,7 +2,7 @@
 progress with ETA and throughput, live curves of every metric, and a log."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
@@ -40,6 +40,35 @@ DEFAULT_T = {"bouncing_balls": 100, "moving_mnist": 20, "mocap_mit": 50, "bvh": 
 PATH_HINTS = {"bvh": "a .bvh file, or a folder of them (e.g. mocap/cmu_bvh)",
               "midi_folder": "a folder of .mid files (or one file)", "folder": "a folder of PNG / JPEG images"}
 
+
+class Switch(NamedTuple):
+    """A choice of how a kind of model learns, shown in its own box above the training options and kept by
+    the model (a config field that :func:`engine.jobs.retune` or ``set_mode`` changes between runs)."""
+    title: str
+    label: str
+    field: str
+    choices: tuple[tuple[str, str], ...]  # (text, value)
+    tip: str
+    said: dict[str, str]  # how the log names each value
+
+
+SWITCHES = {
+    "professor": Switch(
+        "Recurrent generator", "Mode", "mode", (("Teacher forcing", "teacher"), ("Professor forcing", "professor")),
+        "Teacher forcing: the generator only learns to predict the next frame of real data.\n"
+        "Professor forcing: a discriminator also learns to tell its free-running behaviour from its teacher-forced "
+        "one,\nand the generator learns to fool it, so that it behaves the same when it runs on its own. "
+        "Switching keeps what it learned.",
+        {"teacher": "teacher forcing", "professor": "professor forcing (a fresh discriminator)"}),
+    "rbm": Switch(
+        "Restricted Boltzmann machine", "Learning rule", "sampler",
+        (("PCD (likelihood)", "pcd"), ("CD (likelihood)", "cd"), ("Inpainting (multi-prediction)", "mp")),
+        "PCD and CD follow the likelihood gradient: the RBM learns to generate the data.\n"
+        "Inpainting (multi-prediction) hides random parts of each image, fills them in with the rest clamped "
+        "and learns from the error:\nthe RBM gets better at the Inpaint view's job. Best as a short fine-tune "
+        "of an RBM trained by PCD; switching keeps what it learned.",
+        {"pcd": "PCD", "cd": "CD", "mp": "multi-prediction (inpainting)"}),
+}
 
 #: below this width for the curves, the training form goes above them instead of beside
 MIN_CURVES_WIDTH = 320
@@ -211,15 +240,11 @@ class TrainingPanel(QWidget):
         QVBoxLayout(settings_box).addWidget(self.form)
         self.mode = QComboBox()
         self.mode.setObjectName("train_mode")
-        self.mode.addItem("Teacher forcing", "teacher")
-        self.mode.addItem("Professor forcing", "professor")
-        self.mode.setToolTip("Teacher forcing: the generator only learns to predict the next frame of real data.\n"
-                             "Professor forcing: a discriminator also learns to tell its free-running behaviour "
-                             "from its teacher-forced one,\nand the generator learns to fool it, so that it "
-                             "behaves the same when it runs on its own. Switching keeps what it learned.")
         self.mode.activated.connect(self._on_mode)
-        self.mode_box = QGroupBox("Recurrent generator")
-        QFormLayout(self.mode_box).addRow("Mode", self.mode)
+        self.mode_box = QGroupBox()
+        self._mode_form = QFormLayout(self.mode_box)
+        self._mode_form.addRow("Mode", self.mode)
+        self._switch_kind = ""
         self.mode_box.hide()
 
         bar, self.buttons = action_bar(self, "train", (
@@ -341,25 +366,38 @@ class TrainingPanel(QWidget):
         self.bridge.submit(jobs.model_chains, name, on_done=lambda c, n=name: self._show_chains(n, c))
 
     def _show_mode(self, info: dict | None) -> None:
-        """The teacher / professor switch, for models that have one."""
-        mode = (info or {}).get("config", {}).get("mode") if (info or {}).get("kind") == "professor" else None
-        self.mode_box.setVisible(mode is not None)
-        if mode is not None:
-            self.mode.setCurrentIndex(max(self.mode.findData(mode), 0))
+        """The switch of how the model learns (:data:`SWITCHES`), for the kinds of model that have one."""
+        info = info or {}
+        switch = SWITCHES.get(info.get("kind", ""))
+        self.mode_box.setVisible(switch is not None)
+        if switch is None:
+            return
+        if self._switch_kind != info["kind"]:
+            self._switch_kind = info["kind"]
+            self.mode_box.setTitle(switch.title)
+            self._mode_form.labelForField(self.mode).setText(switch.label)
+            self.mode.clear()
+            for text, value in switch.choices:
+                self.mode.addItem(text, value)
+            self.mode.setToolTip(switch.tip)
+        self.mode.setCurrentIndex(max(self.mode.findData(info.get("config", {}).get(switch.field)), 0))
 
     def _on_mode(self) -> None:
         from engine import jobs
 
-        name, mode = self._model, self.mode.currentData()
-        if not name or self.handle is not None:
+        name, value = self._model, self.mode.currentData()
+        switch = SWITCHES.get((self.library.infos.get(name) or {}).get("kind", ""))
+        if not name or self.handle is not None or switch is None:
             return
-        self.bridge.submit(jobs.set_mode, name, mode, on_done=lambda info: self._mode_set(info),
-                           on_error=lambda msg: (self.status.setText(f"Mode not changed: {msg}"),
+        job, args = (jobs.set_mode, (value,)) if switch.field == "mode" else (jobs.retune, ({switch.field: value},))
+        self.bridge.submit(job, name, *args, on_done=lambda info: self._mode_set(info),
+                           on_error=lambda msg: (self.status.setText(f"Not changed: {msg}"),
                                                  self._show_mode(self.library.infos.get(name))))
 
     def _mode_set(self, info: dict) -> None:
-        what = {"teacher": "teacher forcing", "professor": "professor forcing (a fresh discriminator)"}
-        self.log.appendPlainText(f"— {info['name']} now trains with {what[info['config']['mode']]}")
+        switch = SWITCHES[info["kind"]]
+        value = info["config"][switch.field]
+        self.log.appendPlainText(f"— {info['name']} now trains with {switch.said.get(value, value)}")
         if info["name"] == self._model:
             self._show_mode(info)
 
