@@ -18,8 +18,8 @@ is the bundled one fine-tuned for inpainting by multi-prediction with its likeli
 (``resources/models/mnist-rbm-inpaint``, made as ``resources/README.md`` says); the walkback operator has no
 free energy to rank by and runs one chain. Scores: the mean squared error on the hidden pixels, and the
 accuracy with which a fixed classifier (an MLP trained here on full training digits) recognises the true label
-of the completed digit. Target: the best model beats the nearest neighbour on label accuracy for every mask, and reaches 80%
-with the bottom half hidden.
+of the completed digit. Target: the best model beats the nearest neighbour on label accuracy for every mask,
+and reaches 80% with the bottom half hidden.
 """
 from __future__ import annotations
 
