@@ -225,7 +225,8 @@ def test_the_panel_inpaints_a_test_digit_with_a_tiny_rbm_and_applies_a_variation
     tips = [panel.thumbs.item(k).toolTip() for k in range(3)]
     energies = [float(t.split("free energy ")[1].split(" ")[0]) for t in tips]
     assert energies == sorted(energies)
-    assert panel.thumbs.item(3).text() == "average" and "expected completion" in panel.thumbs.item(3).toolTip()
+    assert panel.average == 3 and panel.thumbs.item(3).text() == "average"
+    assert "expected completion" in panel.thumbs.item(3).toolTip()
     average = panel.results[3]
     assert 0 < np.abs(average[selection] - panel.results[0][selection]).max() and (average >= 0).all()
 

@@ -59,6 +59,7 @@ class InpaintPanel(QWidget):
         self._job: dict[str, Any] | None = None  # model, seed, steps of the running or last job
         self._latest: Any = None  # the newest Frame of the running job
         self.results: np.ndarray | None = None  # the variations (n, h, w) at the model's size
+        self.average: int | None = None  # the index of their average in ``results``, when it is there
         self.chosen = 0
         self._loading: Any = None  # the job fetching a test digit
         self.setAcceptDrops(True)
@@ -336,13 +337,14 @@ class InpaintPanel(QWidget):
         if expected is not None and n > 1:  # the average, after the variations
             images = np.concatenate([images, np.asarray(expected, np.float32)[None]])
         self._finish(images)
+        self.average = n if len(images) > n else None
         fe = out.get("free_energy")
         ranked = fe is not None and n > 1
         for k in range(min(n, self.thumbs.count())):
             self.thumbs.item(k).setToolTip(
                 f"Variation {k + 1}" + (f" · free energy {fe[k]:.1f} (lower: more probable)" if fe else ""))
-        if len(images) > n:
-            item = self.thumbs.item(n)
+        if self.average is not None:
+            item = self.thumbs.item(self.average)
             item.setText(AVERAGE)
             item.setToolTip(f"The average of the {n} variations over their last half of the steps: the model's "
                             "expected completion,\nsmoother than any one of them and the best guess on average "
@@ -421,8 +423,7 @@ class InpaintPanel(QWidget):
             return None
         k = self.chosen if k is None else int(k)
         job = self._job or {}
-        what = ("the average of the variations" if self.thumbs.count() > k and self.thumbs.item(k).text() == AVERAGE
-                else f"variation {k + 1}")
+        what = "the average of the variations" if k == self.average else f"variation {k + 1}"
         cmd = self.doc.apply_result(self.results[k], f"inpaint with {job.get('model', 'the model')} "
                                                      f"({what}, seed {job.get('seed', 0)})")
         self.close_variations()
@@ -432,6 +433,7 @@ class InpaintPanel(QWidget):
 
     def close_variations(self) -> None:
         self.results = None
+        self.average = None
         self.chosen = 0
         self._latest = None
         self.thumbs.blockSignals(True)
