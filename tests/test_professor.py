@@ -167,6 +167,28 @@ def test_capped_training_step_keeps_c_f_within_its_share_of_the_nll():
     assert all(torch.equal(a, b) for a, b in zip(cap_norm(g_nll, small, 0.2), small))
 
 
+def test_c_f_with_its_own_adam_leaves_the_gradient_to_the_nll_and_steps_apart():
+    m = model(gate_low=0.0, gate_high=1.01, adv_lr=0.01)
+    v, mask = batch()
+    gp = m.generator_parameters()
+    L = m.losses(v, mask, torch.Generator().manual_seed(6))
+    g_nll, g_c_f = _grads(L["nll"], gp), _grads(L["c_f"], gp)
+    before = [p.detach().clone() for p in gp]
+    m.training_step(v, torch.Generator().manual_seed(6), mask=mask)
+    # the trainer's optimiser sees the NLL alone; C_f has moved the generator by Adam's first step, lr * sign(g)
+    assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(gp, g_nll))
+    for p, b, g in zip(gp, before, g_c_f):
+        big = g.abs() > 1e-5
+        assert torch.allclose((b - p.detach())[big], 0.01 * torch.sign(g[big]), atol=1e-4)
+    state = m.train_state()
+    assert len(state) == 1 + 2 * len(gp) and float(state["adv_adam.0"]) == 1
+    again = model(adv_lr=0.01)
+    again.load_train_state(state)
+    assert all(torch.equal(a, b) for a, b in zip(again._adv_adam, m._adv_adam))
+    m.set_mode("teacher")
+    assert m.train_state() == {}
+
+
 def test_teacher_mode_has_no_discriminator():
     m = model(mode="teacher")
     assert m.disc is None and not m.discriminator_parameters()
@@ -180,7 +202,8 @@ def test_the_trainer_lowers_the_nll_and_a_checkpoint_round_trips(engine, tmp_pat
     got = []
     engine.subscribe(got.append)
     data = music_data()
-    cfg = {"n_visible": 8, "n_recurrent": 16, "mode": mode, "disc_hidden": 8, "disc_mlp": 8, "init_std": 0.1}
+    cfg = {"n_visible": 8, "n_recurrent": 16, "mode": mode, "disc_hidden": 8, "disc_mlp": 8, "init_std": 0.1,
+           "gate_low": 0.0, "adv_lr": 0.001}  # C_f on its own Adam from the first update (professor mode)
     name = engine.call(jobs.create_model, "professor", cfg, name="pf", seed=1, timeout=10)["name"]
     engine.submit(train, name, data, TC).result(60)
     metrics = [e.values for e in got if isinstance(e, ev.Metrics) and e.split == "train"]
@@ -194,6 +217,9 @@ def test_the_trainer_lowers_the_nll_and_a_checkpoint_round_trips(engine, tmp_pat
     b = engine.call(lambda ctx: ctx.registry[back].module.state_dict())
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert any(k.startswith("disc.") for k in a) == (mode == "professor")
+    sa, sb = (engine.call(lambda ctx, n=n: ctx.registry[n].module.train_state()) for n in (name, back))
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa)
+    assert bool(sa) == (mode == "professor")  # C_f's own Adam moments go with the checkpoint
     assert engine.call(lambda ctx: ctx.registry[back].config.mode) == mode
 
     # it composes in the piano roll, and is evaluated and viewed
@@ -202,6 +228,7 @@ def test_the_trainer_lowers_the_nll_and_a_checkpoint_round_trips(engine, tmp_pat
     assert out.shape == (11, 8) and np.array_equal(out[:5], roll)
     r = engine.submit(pe.evaluate_professor, back, data, n_seqs=6, seed=0).result(30)
     assert {"nll", "gap", "long_horizon"} <= set(r) and r["gap"] >= 0 and 0 <= r["long_horizon"] <= 1
+    assert r["gap_data"] >= 0  # the floor: the validation pieces' teacher-forced states against the test ones
     assert set(r["statistics"]) == {"notes_per_frame", "pitch_class", "note_length"}
     assert r["horizon"] == 4 * r["length"] and r["length"] <= 10
 
@@ -256,6 +283,9 @@ def test_the_behaviour_job_returns_both_modes(engine):
     assert r["projection"]["teacher"].shape == r["projection"]["free"].shape == (3, 7, 2)
     assert isinstance(r["teacher"], np.ndarray) and r["time"].tolist() == list(range(7))
     assert r["explained"][0] >= r["explained"][1] >= 0 and r["gap"] >= 0
+    # the floor: validation windows read teacher-forced, measured like the free runs
+    val = pe.teacher_states(engine.call(lambda ctx: ctx.registry[name].module), pe.windows(data, 7, 3, "valid"))
+    assert r["gap_data"] == pytest.approx(pe.hidden_state_gap(r["teacher"], val), rel=1e-5)
     # the same free runs as the model's own rollout from that seed
     m = engine.call(lambda ctx: ctx.registry[name].module)
     with torch.no_grad():

@@ -6,6 +6,9 @@ of the studio's behaviour view.
 * the hidden-state gap, as the paper measures it (Sec. 3): for each free-running hidden state, the distance to
   the nearest teacher-forced hidden state of the same time step (over a set of data sequences), averaged over
   runs and steps. Both start from ``u_0`` and run for the training length T;
+  ``gap_data``, the same distance for teacher-forced states of another split's sequences (validation, or
+  training when measuring on validation), is its floor: where a generator whose runs were as typical as real
+  pieces would land;
 * the long-horizon distance: statistics of free runs 4x the training length against the data's — for music,
   notes per frame, pitch classes and note lengths; for video (frames with a 2-D ``shape``), mean brightness and
   the number of blobs (4-connected regions above 0.5) per frame — each a histogram, compared by total variation
@@ -98,6 +101,21 @@ def hidden_state_gap(teacher: torch.Tensor | np.ndarray, free: torch.Tensor | np
     a, b = torch.as_tensor(free).double(), torch.as_tensor(teacher).double()
     d = torch.cdist(a.transpose(0, 1), b.transpose(0, 1))  # (T, M, N)
     return d.min(-1).values.mean().item()
+
+
+def data_gap(model: FrameRNN, dataset: Dataset, teacher: torch.Tensor | np.ndarray, n: int, split: str,
+             ) -> float | None:
+    """The gap left by up to ``n`` real windows of another split (validation; training when ``split`` is the
+    validation one) read teacher-forced, against ``teacher`` (N, T, R): the floor a generator whose runs were as
+    typical as real pieces would reach. None when that split has no piece of T frames."""
+    other = "train" if split == "valid" else "valid"
+    if not len(getattr(dataset, other, ())):
+        return None
+    try:
+        w = windows(dataset, teacher.shape[1], n, other)
+    except ValueError:
+        return None
+    return hidden_state_gap(torch.as_tensor(teacher).cpu(), teacher_states(model, w).cpu())
 
 
 def _hist(x: np.ndarray, bins: int, lo: float = 0.0, hi: float | None = None) -> np.ndarray:
@@ -201,7 +219,8 @@ def measure(model: FrameRNN, dataset: Dataset, seq_chunk: int = 0, split: str = 
     tf = teacher_states(model, w)
     free = rollout(model, len(w), T, gen).states
     out: dict[str, Any] = {"nll": test_nll(model, seqs), "gap": hidden_state_gap(tf, free), "length": T,
-                           "n_windows": len(w), "horizon": horizon * T}
+                           "n_windows": len(w), "horizon": horizon * T,
+                           "gap_data": data_gap(model, dataset, tf, n_seqs, split)}
     stats = long_horizon(model, dataset, T, n_seqs, gen, horizon, split)  # free runs need no data windows
     out["long_horizon"] = stats.pop("long_horizon")
     out["statistics"] = stats
@@ -258,7 +277,8 @@ def behaviour(ctx: Any, model: str, data: dict | str | Dataset | None = None, n_
     projection (axes fitted on both together).
 
     Returns ``{"teacher": (n, T, R), "free": (n, T, R), "projection": {"teacher": (n, T, 2), "free":
-    (n, T, 2)}, "explained": (2,), "time": (T,), "gap": float}``, numpy float32 arrays.
+    (n, T, 2)}, "explained": (2,), "time": (T,), "gap": float, "gap_data": float | None}``, numpy float32
+    arrays (``gap_data``: :func:`data_gap`).
     """
     module, dataset, chunk = _model_and_data(ctx, model, data)
     T = int(length) or training_length(dataset, chunk, split)
@@ -272,4 +292,5 @@ def behaviour(ctx: Any, model: str, data: dict | str | Dataset | None = None, n_
     k = tf.shape[0] * T
     return {"teacher": tf, "free": fr,
             "projection": {"teacher": proj[:k].reshape(-1, T, 2), "free": proj[k:].reshape(-1, T, 2)},
-            "explained": explained.astype(np.float32), "time": np.arange(T), "gap": hidden_state_gap(tf, fr)}
+            "explained": explained.astype(np.float32), "time": np.arange(T), "gap": hidden_state_gap(tf, fr),
+            "gap_data": data_gap(module, dataset, tf, n_seqs, split)}

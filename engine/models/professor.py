@@ -23,7 +23,10 @@ three-layer ReLU MLP and a sigmoid, D(b) = P(b is teacher-forced). Each update:
   (:func:`project_off`); with ``adv_cap`` (not in the paper either) C_f's gradient is first scaled down to at
   most that many times the NLL's norm (:func:`cap_norm`): once the discriminator wins, C_f's gradient is ~10x
   the NLL's, and Adam's per-weight step sizes, set by the larger gradient, would starve the NLL;
-  with ``adv_start`` (not in the paper) C_f reaches the generator only from that epoch on.
+  with ``adv_start`` (not in the paper) C_f reaches the generator only from that epoch on; with ``adv_lr``
+  (not in the paper) C_f's gradient does not go through the trainer's optimiser at all but moves the generator
+  by an Adam of its own at that learning rate, so the NLL's Adam keeps exactly the statistics it has under
+  teacher forcing and C_f's pull is a fixed step size rather than a share of one gradient.
 
 The two gradients are taken separately (``torch.autograd.grad`` with respect to each parameter set), so the
 trainer's single optimiser (Adam, as in the paper) steps both without one cost leaking into the other net.
@@ -80,6 +83,9 @@ class ProfessorConfig(FrameRNNConfig):
     adv_start: float = param(0.0, "Epochs of teacher forcing before C_f reaches the generator; the "
                              "discriminator learns from the start (0: from the start, as in the paper).",
                              min=0.0, max=100_000.0, label="C_f from epoch")
+    adv_lr: float = param(0.0, "Step the generator along C_f's gradient with an Adam of its own at this learning "
+                          "rate, apart from the NLL's optimiser (0: one optimiser for both, as in the paper).",
+                          min=0.0, max=1.0, label="C_f's own Adam lr")
 
 
 class Rollout(NamedTuple):
@@ -169,6 +175,7 @@ class Professor(NoteRNN):
         if config.behaviour not in BEHAVIOURS:
             raise ValueError(f"behaviour must be one of {BEHAVIOURS}")
         self.disc: Discriminator | None = None
+        self._adv_adam: list[Tensor] = []  # adv_lr's Adam: step count, then both moments per generator parameter
         self.set_mode(config.mode, generator)
         self._last: dict[str, float] = {}
 
@@ -180,7 +187,7 @@ class Professor(NoteRNN):
         c = self.config
         c.mode = mode
         if mode == "teacher":
-            self.disc = None
+            self.disc, self._adv_adam = None, []
         elif self.disc is None:
             n_in = c.n_recurrent + (c.n_visible if c.behaviour == "hidden+outputs" else 0)
             self.disc = Discriminator(n_in, c.disc_hidden, c.disc_mlp, generator).to(self.b_v.device)
@@ -256,11 +263,17 @@ class Professor(NoteRNN):
             to_gen, train_disc = gates(acc, c.gate_low, c.gate_high)
             to_gen = to_gen and self._epoch >= c.adv_start
             adv = c.cost_f * L["c_f"] + (c.cost_t * L["c_t"] if c.cost_t else 0.0)
-            if to_gen and (c.project or c.adv_cap):
+            if to_gen and (c.project or c.adv_cap or c.adv_lr):
                 g_nll, g_adv = _grads(L["nll"], gen_params, True), _grads(adv, gen_params, train_disc)
                 if c.adv_cap:
                     g_adv = cap_norm(g_nll, g_adv, c.adv_cap)
-                g_gen = project_off(g_nll, g_adv) if c.project else [a + b for a, b in zip(g_nll, g_adv)]
+                if c.project:
+                    g_adv = [b - a for a, b in zip(g_nll, project_off(g_nll, g_adv))]
+                if c.adv_lr:
+                    self._adam_step(gen_params, g_adv, c.adv_lr)
+                    g_gen = g_nll
+                else:
+                    g_gen = [a + b for a, b in zip(g_nll, g_adv)]
             else:
                 g_gen = _grads(L["nll"] + adv if to_gen else L["nll"], gen_params, train_disc)
             g_disc = _grads(L["c_d"], disc_params, False) if train_disc else [None] * len(disc_params)
@@ -269,6 +282,28 @@ class Professor(NoteRNN):
         for p, g in zip(disc_params, g_disc):
             p.grad = g
         self._last = {"train_disc_accuracy": acc, "gen_gated": float(to_gen), "disc_trained": float(train_disc)}
+
+    def train_state(self) -> dict[str, Tensor]:
+        """C_f's own Adam moments (``adv_lr``), so a resumed run steps on as it would have."""
+        return {f"adv_adam.{i}": t for i, t in enumerate(self._adv_adam)}
+
+    def load_train_state(self, state: dict[str, Tensor]) -> None:
+        keys = sorted((k for k in state if k.startswith("adv_adam.")), key=lambda k: int(k.split(".")[1]))
+        self._adv_adam = [state[k].clone() for k in keys]
+
+    @torch.no_grad()
+    def _adam_step(self, params: list[nn.Parameter], grads: list[Tensor], lr: float, betas=(0.9, 0.999),
+                   eps: float = 1e-8) -> None:
+        """One Adam step of ``params`` along ``grads`` with this model's own moments (C_f's optimiser)."""
+        if len(self._adv_adam) != 1 + 2 * len(params):
+            self._adv_adam = [torch.zeros(())] + [torch.zeros_like(p) for p in params for _ in (0, 1)]
+        t = self._adv_adam[0].add_(1).item()
+        b1, b2 = betas
+        for i, (p, g) in enumerate(zip(params, grads)):
+            m, v = self._adv_adam[1 + 2 * i], self._adv_adam[2 + 2 * i]
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.sub_(lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + eps))
 
     @torch.no_grad()
     def monitors(self, v: Tensor, generator: torch.Generator | None, mask: Tensor | None = None,
