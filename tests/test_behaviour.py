@@ -46,7 +46,7 @@ def test_a_trained_professor_model_shows_both_modes_and_the_slider_moves_the_emp
         assert np.allclose(emphasised(panel, mode), panel.result["projection"][mode][:, -1])
     assert panel.step_label.text() == "step 9 / 9"
     assert f"{panel.result['gap']:.3g}" in panel.summary.text()
-    assert f"Real pieces: {panel.result['gap_data']:.3g}" in panel.summary.text()
+    assert f"Real sequences: {panel.result['gap_data']:.3g}" in panel.summary.text()
     ex = 100 * panel.result["explained"]
     assert panel.plot.getAxis("bottom").labelText == f"PC 1 ({ex[0]:.0f}%)"
 

@@ -126,9 +126,9 @@ class BehaviourPanel(ModelView):
         self.plot.setLabel("bottom", f"PC 1 ({ex[0]:.0f}%)")
         self.plot.setLabel("left", f"PC 2 ({ex[1]:.0f}%)")
         floor = result.get("gap_data")
-        floor = "" if floor is None else (f"<br><br><b>Real pieces: {floor:.3g}</b><br>the same gap for pieces the "
-                                          "model was not shown, read teacher-forced: the least a generator can "
-                                          "hope for")
+        floor = "" if floor is None else (f"<br><br><b>Real sequences: {floor:.3g}</b><br>the same gap for "
+                                          "sequences the model was not shown, read teacher-forced: the least a "
+                                          "generator can hope for")
         self.summary.setText(f"<b>Hidden-state gap: {result['gap']:.3g}</b><br>the mean distance from each "
                              "free-running state to the nearest teacher-forced state of the same step (lower: "
                              f"closer to where data leads){floor}<br><br>PC 1 and PC 2 explain {ex[0]:.0f}% and "
